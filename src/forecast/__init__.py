@@ -1,0 +1,1 @@
+"""Rival hypotheses, quote-verified evidence and Bayesian posteriors for political events."""

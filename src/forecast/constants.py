@@ -1,0 +1,132 @@
+"""Every number the project relies on, in one place; the README quotes these tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Probability mass of the highest-density intervals reported everywhere.
+HDI_PROB = 0.94
+
+
+@dataclass(frozen=True)
+class LikelihoodBand:
+    """An ICD-203 likelihood expression: a half-open probability band and its point value."""
+
+    word: str
+    low: float
+    high: float
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def point(self) -> float:
+        """The value a judgment in this word stands for: the band's midpoint."""
+        return round((self.low + self.high) / 2, 6)
+
+
+#: ICD-203 likelihood words. Bands are half-open [low, high); the last is closed [0.95, 0.99].
+#: Read as judgments, a word stands for its band's midpoint. Read back from a posterior,
+#: a probability below 1 % is still "almost no chance" and one above 99 % "almost certain";
+#: the report prints the number beside the word so the tails are never hidden.
+ICD203_BANDS: tuple[LikelihoodBand, ...] = (
+    LikelihoodBand("almost no chance", 0.01, 0.05, ("remote",)),
+    LikelihoodBand("very unlikely", 0.05, 0.20, ("highly improbable",)),
+    LikelihoodBand("unlikely", 0.20, 0.45, ("improbable",)),
+    LikelihoodBand("roughly even chance", 0.45, 0.55, ("roughly even odds",)),
+    LikelihoodBand("likely", 0.55, 0.80, ("probable",)),
+    LikelihoodBand("very likely", 0.80, 0.95, ("highly probable",)),
+    LikelihoodBand("almost certain", 0.95, 0.99, ("nearly certain",)),
+)
+
+
+@dataclass(frozen=True)
+class AdmiraltyGrade:
+    """Source reliability grade: a Beta prior on reporting reliability, a fixed judgment one."""
+
+    grade: str
+    label: str
+    alpha: float
+    beta: float
+    judgment_reliability: float
+
+    @property
+    def mean(self) -> float:
+        """Prior mean of the reporting reliability."""
+        return self.alpha / (self.alpha + self.beta)
+
+
+#: Admiralty (NATO AJP-2.1) source reliability. ``alpha``/``beta`` are the Beta prior on r,
+#: the probability that a source's report of a fact tracks the truth. ``judgment_reliability``
+#: is r for the source's opinions: fixed, never learned from its reported facts, and low,
+#: because being right about events does not make a pundit's thesis evidence.
+ADMIRALTY_GRADES: dict[str, AdmiraltyGrade] = {
+    g.grade: g
+    for g in (
+        AdmiraltyGrade("A", "completely reliable", 18.0, 2.0, 0.40),
+        AdmiraltyGrade("B", "usually reliable", 8.0, 2.0, 0.30),
+        AdmiraltyGrade("C", "fairly reliable", 6.0, 4.0, 0.20),
+        AdmiraltyGrade("D", "not usually reliable", 3.0, 5.0, 0.10),
+        AdmiraltyGrade("E", "unreliable", 1.0, 9.0, 0.05),
+        AdmiraltyGrade("F", "reliability cannot be judged", 2.0, 2.0, 0.10),
+    )
+}
+
+#: Default "would say it anyway" rate a, by claim kind: how likely a source asserts the claim
+#: when it is not tracking the truth.
+SAY_ANYWAY_DEFAULTS: dict[str, float] = {"act": 0.2, "statement": 0.2, "opinion": 0.5}
+
+#: Claim kinds. ``outcome`` is reserved for resolved forecast questions (no attestations).
+CLAIM_KINDS: tuple[str, ...] = ("act", "statement", "opinion", "outcome")
+
+#: Cap on one opinion claim's likelihood ratio, max_h P(attestations | h) / min_h, at the
+#: sources' fixed judgment reliabilities. A thesis is weak evidence; a spec that makes it
+#: strong is rejected.
+OPINION_LR_CAP = 3.0
+
+#: Cap on the combined likelihood ratio of all opinions of one source, for any pair of
+#: hypotheses: a thesis split into five claims is still one opinion.
+SOURCE_OPINION_LR_CAP = 4.0
+
+#: Priors must sum to 1 within this tolerance.
+PRIOR_SUM_TOLERANCE = 1e-9
+
+#: Largest spec file (model or evidence YAML) accepted, in bytes.
+MAX_SPEC_BYTES = 1_000_000
+
+#: Largest source text accepted, in bytes.
+MAX_DOCUMENT_BYTES = 2_000_000
+
+#: Shingle (word 5-gram) Jaccard similarity above which two quotes from different documents
+#: are reported as near-duplicates.
+NEAR_DUPLICATE_SIMILARITY = 0.5
+SHINGLE_WORDS = 5
+
+#: Reserved key in a claim's ``judgments``: the value for every hypothesis not listed.
+OTHERWISE_KEY = "otherwise"
+
+#: Sampler defaults.
+DEFAULT_DRAWS = 1000
+DEFAULT_TUNE = 1000
+DEFAULT_CHAINS = 4
+DEFAULT_SEED = 20250705
+TARGET_ACCEPT = 0.9
+
+#: Diagnostics thresholds: above/below these a fit is flagged (and fails with --strict).
+MAX_RHAT = 1.01
+MIN_ESS_BULK = 400
+
+#: Exact engine: Gauss-Jacobi nodes per sampled reliability, the largest component integrated
+#: by quadrature, importance-sampling draws, and the effective-sample-size floor below which
+#: a result is not certified.
+QUADRATURE_NODES = 48
+MAX_QUADRATURE_DIM = 3
+IMPORTANCE_DRAWS = 200_000
+MIN_IMPORTANCE_ESS = 1_000
+
+#: Agreement between NUTS and the exact engine: |sampled - exact| must lie within this many
+#: combined standard errors, or below the absolute floor (the error is 0 when p_H is constant).
+AGREEMENT_SIGMAS = 3.0
+AGREEMENT_FLOOR = 0.002
+
+#: Above this many claim x hypothesis x draw cells the per-claim terms are stored at the
+#: posterior-mean reliabilities only.
+MAX_CLAIM_TERMS_CELLS = 5_000_000

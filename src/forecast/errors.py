@@ -1,0 +1,55 @@
+"""Typed errors; each carries where it happened so the CLI can print one line per problem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem in one place: ``path:line: field: message``."""
+
+    path: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+
+
+class ForecastError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class SpecError(ForecastError):
+    """The model or evidence spec is invalid; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class EvidenceError(SpecError):
+    """A new evidence file is invalid against the current model."""
+
+
+class FitError(ForecastError):
+    """Sampling failed or produced results that cannot be reported."""
+
+
+class DiagnosticsError(FitError):
+    """Diagnostics are outside their thresholds and strict mode is on."""
+
+
+class LedgerError(ForecastError):
+    """The ledger is unreadable, locked, or inconsistent with the files it records."""
+
+    def __init__(self, path: Path | str, message: str):
+        self.path = str(path)
+        super().__init__(f"{self.path}: {message}")
+
+
+class ResultsError(ForecastError):
+    """Saved results are missing or do not belong to the current spec."""

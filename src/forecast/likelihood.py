@@ -1,0 +1,190 @@
+"""The unreliable-witness likelihood, as arrays shared by the sampler, the exact engine and reports.
+
+For a claim c with judgments theta[c, h] = P(c true | h), attested by distinct, non-derived
+sources i with reliability r_i and "would say it anyway" rate a_i:
+
+    P(attestations of c | h) = theta[c, h] * prod_i (r_i + (1 - r_i) a_i)
+                             + (1 - theta[c, h]) * prod_i ((1 - r_i) a_i)
+
+An ``outcome`` claim (a resolved forecast question) is observed directly: its likelihood is
+theta[c, h]. The formula is written once, over an array namespace ``xp`` (NumPy or PyTensor).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from forecast.spec import Spec
+
+#: Reliabilities are clipped below 1 so that log(1 - r) stays finite.
+_R_MAX = 1.0 - 1e-12
+
+
+@dataclass(frozen=True)
+class EvidenceArrays:
+    """The likelihood's inputs, in hypothesis order, claims sorted by id.
+
+    Each counted (claim, source) pair is one column ``k``. Its reliability is the sampled
+    reliability ``sampled_sources[pair_slot[k]]`` when ``pair_slot[k] >= 0``, else the fixed
+    value ``pair_fixed[k]`` (a source's fixed reliability, or its judgment reliability on an
+    opinion).
+    """
+
+    hypothesis_ids: tuple[str, ...]
+    claim_ids: tuple[str, ...]
+    log_prior: np.ndarray
+    theta: np.ndarray
+    incidence: np.ndarray
+    pair_claim: np.ndarray
+    pair_source: tuple[str, ...]
+    pair_slot: np.ndarray
+    pair_fixed: np.ndarray
+    say_anyway: np.ndarray
+    direct: np.ndarray
+    sampled_sources: tuple[str, ...]
+    alpha: np.ndarray
+    beta: np.ndarray
+
+    @property
+    def n_sampled(self) -> int:
+        """Number of free reliability parameters."""
+        return len(self.sampled_sources)
+
+    @property
+    def sampled_claims(self) -> np.ndarray:
+        """Boolean mask of claims that touch at least one sampled reliability."""
+        touched = np.zeros(len(self.claim_ids), dtype=bool)
+        touched[self.pair_claim[self.pair_slot >= 0]] = True
+        return touched
+
+
+def evidence_arrays(spec: Spec) -> EvidenceArrays:
+    """Lay a validated spec out as arrays (claims and attestations in id order)."""
+    hypothesis_ids = spec.hypothesis_ids
+    claims = sorted(spec.claims, key=lambda c: c.id)
+    sampled: list[str] = sorted(
+        {
+            a.source_id
+            for c in claims
+            if not c.is_opinion
+            for a in c.counted_attestations
+            if spec.sources[a.source_id].sampled
+        }
+    )
+    slot_of = {source_id: i for i, source_id in enumerate(sampled)}
+    pair_claim, pair_source, pair_slot, pair_fixed, say_anyway = [], [], [], [], []
+    for c_index, claim in enumerate(claims):
+        for attestation in sorted(claim.counted_attestations, key=lambda a: a.id):
+            source = spec.sources[attestation.source_id]
+            pair_claim.append(c_index)
+            pair_source.append(source.id)
+            say_anyway.append(attestation.say_anyway)
+            if claim.is_opinion:
+                pair_slot.append(-1)
+                pair_fixed.append(source.judgment_reliability)
+            elif source.sampled:
+                pair_slot.append(slot_of[source.id])
+                pair_fixed.append(np.nan)
+            else:
+                pair_slot.append(-1)
+                pair_fixed.append(source.fixed_reliability)
+    n_claims, n_pairs = len(claims), len(pair_claim)
+    incidence = np.zeros((n_claims, n_pairs))
+    incidence[pair_claim, np.arange(n_pairs)] = 1.0
+    return EvidenceArrays(
+        hypothesis_ids=hypothesis_ids,
+        claim_ids=tuple(c.id for c in claims),
+        log_prior=np.log(np.asarray(spec.priors, dtype=float)),
+        theta=np.array([c.theta for c in claims], dtype=float).reshape(n_claims, -1),
+        incidence=incidence,
+        pair_claim=np.asarray(pair_claim, dtype=int),
+        pair_source=tuple(pair_source),
+        pair_slot=np.asarray(pair_slot, dtype=int),
+        pair_fixed=np.asarray(pair_fixed, dtype=float),
+        say_anyway=np.asarray(say_anyway, dtype=float),
+        direct=np.array([c.kind == "outcome" for c in claims], dtype=bool),
+        sampled_sources=tuple(sampled),
+        alpha=np.array([spec.sources[s].alpha for s in sampled], dtype=float),
+        beta=np.array([spec.sources[s].beta for s in sampled], dtype=float),
+    )
+
+
+def witness_log_likelihood(
+    theta: Any, incidence: Any, pair_reliability: Any, say_anyway: Any, xp: Any = np
+) -> Any:
+    """Log P(attestations of c | h) for every claim and hypothesis: shape (..., C, H).
+
+    ``pair_reliability`` has shape (..., K); ``incidence`` (C, K) sums pairs into claims.
+    Written as S_noise + log1p(theta * expm1(S_track - S_noise)), which stays finite when
+    theta is 0 or 1.
+    """
+    r = xp.clip(pair_reliability, 0.0, _R_MAX)
+    log_track = xp.log(r + (1.0 - r) * say_anyway)
+    log_noise = xp.log1p(-r) + xp.log(say_anyway)
+    track = xp.dot(log_track, incidence.T)
+    noise = xp.dot(log_noise, incidence.T)
+    gap = (track - noise)[..., None]
+    return noise[..., None] + xp.log1p(theta * xp.expm1(gap))
+
+
+def direct_log_likelihood(arrays: EvidenceArrays) -> np.ndarray:
+    """Log theta for directly observed (outcome) claims, 0 elsewhere: shape (C, H)."""
+    out = np.zeros_like(arrays.theta)
+    if arrays.direct.any():
+        with np.errstate(divide="ignore"):
+            out[arrays.direct] = np.log(arrays.theta[arrays.direct])
+    return out
+
+
+def pair_reliability(arrays: EvidenceArrays, sampled_reliability: np.ndarray) -> np.ndarray:
+    """Reliability of every counted pair, for reliabilities of shape (..., S)."""
+    sampled_reliability = np.asarray(sampled_reliability, dtype=float)
+    batch = sampled_reliability.shape[:-1]
+    out = np.broadcast_to(arrays.pair_fixed, (*batch, len(arrays.pair_fixed))).copy()
+    is_sampled = arrays.pair_slot >= 0
+    out[..., is_sampled] = sampled_reliability[..., arrays.pair_slot[is_sampled]]
+    return out
+
+
+def claim_log_likelihood(
+    arrays: EvidenceArrays, sampled_reliability: np.ndarray | None = None
+) -> np.ndarray:
+    """Log P(evidence of each claim | h, r): shape (..., C, H)."""
+    if sampled_reliability is None:
+        sampled_reliability = np.zeros(arrays.n_sampled)
+    r = pair_reliability(arrays, sampled_reliability)
+    terms = witness_log_likelihood(arrays.theta, arrays.incidence, r, arrays.say_anyway)
+    return terms + direct_log_likelihood(arrays)
+
+
+def hypothesis_log_likelihood(
+    arrays: EvidenceArrays, sampled_reliability: np.ndarray, chunk: int = 2048
+) -> np.ndarray:
+    """Log P(all evidence | h, r) for reliabilities of shape (N, S): shape (N, H), in chunks."""
+    sampled_reliability = np.atleast_2d(np.asarray(sampled_reliability, dtype=float))
+    out = np.empty((sampled_reliability.shape[0], len(arrays.hypothesis_ids)))
+    for start in range(0, sampled_reliability.shape[0], chunk):
+        block = sampled_reliability[start : start + chunk]
+        out[start : start + chunk] = claim_log_likelihood(arrays, block).sum(axis=-2)
+    return out
+
+
+def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable log-softmax."""
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def single_attestation_log_likelihood(
+    theta: np.ndarray, reliability: float, say_anyway: float
+) -> np.ndarray:
+    """Log P(one attestation | h) for one source at a fixed reliability: shape (H,)."""
+    return witness_log_likelihood(
+        np.asarray(theta, dtype=float)[None, :],
+        np.ones((1, 1)),
+        np.array([reliability]),
+        np.array([say_anyway]),
+    )[0]

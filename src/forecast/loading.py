@@ -1,0 +1,162 @@
+"""YAML files to plain Python data, remembering the line of every node.
+
+Only PyYAML's safe constructors are used: a ``!!python/...`` tag is reported as an error and
+never executed. Duplicate keys, which ``yaml.safe_load`` would silently collapse, are errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from forecast.constants import MAX_SPEC_BYTES
+from forecast.errors import Problem, SpecError
+
+Loc = tuple[str | int, ...]
+
+_PLAIN_TAGS = {
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
+}
+#: Anchors and aliases can make a small file expand enormously; stop well before that.
+_MAX_NODES = 200_000
+
+
+@dataclass(frozen=True)
+class LoadedYaml:
+    """A parsed YAML file: its data and the 1-based line of every key or item in it."""
+
+    display: str
+    data: Any
+    lines: dict[Loc, int] = field(repr=False)
+
+    def line(self, loc: Sequence[str | int]) -> int:
+        """Line of the innermost node on ``loc`` that the file has (1 if none)."""
+        loc = tuple(loc)
+        while loc and loc not in self.lines:
+            loc = loc[:-1]
+        return self.lines.get(loc, 1)
+
+    def problem(self, loc: Sequence[str | int], message: str) -> Problem:
+        """A problem located at ``loc`` in this file."""
+        return Problem(self.display, self.line(loc), format_loc(loc), message)
+
+
+def format_loc(loc: Sequence[str | int]) -> str:
+    """Render a location as a field path: ``claims[3].judgments.powerplay``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(file)"
+
+
+def read_text_limited(path: Path, display: str, limit: int, what: str) -> str:
+    """Read a UTF-8 text file, refusing one over ``limit`` bytes."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise SpecError([Problem(display, 1, "(file)", f"{what} not found")]) from None
+    if size > limit:
+        raise SpecError(
+            [Problem(display, 1, "(file)", f"{what} is {size} bytes, over the {limit}-byte limit")]
+        )
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            [Problem(display, 1, "(file)", f"{what} is not UTF-8 text ({exc.reason})")]
+        ) from None
+
+
+def load_yaml(path: Path, display: str | None = None) -> LoadedYaml:
+    """Load one YAML file with line numbers; raise ``SpecError`` on any syntax problem."""
+    display = display or str(path)
+    text = read_text_limited(path, display, MAX_SPEC_BYTES, "file")
+    return parse_yaml(text, display)
+
+
+def parse_yaml(text: str, display: str) -> LoadedYaml:
+    """Parse YAML text with line numbers; raise ``SpecError`` on any syntax problem."""
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else 1
+            message = f"YAML syntax error: {exc.problem or exc.context}"
+            raise SpecError([Problem(display, line, "(file)", message)]) from None
+        if node is None:
+            raise SpecError([Problem(display, 1, "(file)", "file is empty")])
+        walker = _Walker(loader, display)
+        data = walker.walk(node, ())
+        if walker.problems:
+            raise SpecError(walker.problems)
+        return LoadedYaml(display, data, walker.lines)
+    finally:
+        loader.dispose()
+
+
+class _Walker:
+    """Turn a composed node tree into plain data, recording lines and refusing unsafe tags."""
+
+    def __init__(self, loader: yaml.SafeLoader, display: str):
+        self.loader = loader
+        self.display = display
+        self.lines: dict[Loc, int] = {}
+        self.problems: list[Problem] = []
+        self.count = 0
+
+    def _problem(self, node: yaml.Node, loc: Loc, message: str) -> None:
+        self.problems.append(
+            Problem(self.display, node.start_mark.line + 1, format_loc(loc), message)
+        )
+
+    def walk(self, node: yaml.Node, loc: Loc) -> Any:
+        self.count += 1
+        if self.count > _MAX_NODES:
+            if self.count == _MAX_NODES + 1:
+                self._problem(node, loc, f"more than {_MAX_NODES} YAML nodes (alias expansion?)")
+            return None
+        self.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, loc)
+        if node.tag not in _PLAIN_TAGS:
+            self._problem(node, loc, f"YAML tag {node.tag!r} is not allowed")
+            return None
+        if isinstance(node, yaml.SequenceNode):
+            return [self.walk(item, (*loc, i)) for i, item in enumerate(node.value)]
+        return self._mapping(node, loc)
+
+    def _scalar(self, node: yaml.ScalarNode, loc: Loc) -> Any:
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            self._problem(node, loc, f"YAML tag {node.tag!r} is not allowed ({exc.problem})")
+            return None
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self._scalar(key_node, loc) if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str):
+                self._problem(key_node, loc, "mapping keys must be plain strings")
+                continue
+            if key in out:
+                self._problem(key_node, (*loc, key), "duplicate key")
+                continue
+            self.lines[(*loc, key)] = key_node.start_mark.line + 1
+            out[key] = self.walk(value_node, (*loc, key))
+        return out
+
+
+def dump_yaml(data: Any) -> str:
+    """Dump plain data as YAML that :func:`parse_yaml` reads back to equal data."""
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

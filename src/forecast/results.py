@@ -1,0 +1,106 @@
+"""Write a fit's output folder atomically: staged in full, then published by one rename.
+
+``results/<model>`` is a symbolic link to ``results/.runs/<run>``. A run is written completely
+into its own folder; publishing replaces the link with ``os.replace``, which is atomic, so a
+reader sees the old results or the new ones and never a mixture. A fit that fails or is
+interrupted before publishing leaves the previous results untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from forecast.errors import ResultsError
+from forecast.report import PosteriorReport, claim_table
+from forecast.sample import FitResult
+
+RUNS_DIR = ".runs"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a text file via a temporary file in the same folder and ``os.replace``."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@dataclass
+class StagedResults:
+    """A complete results folder not yet published."""
+
+    link: Path
+    run_dir: Path
+
+    def publish(self) -> Path:
+        """Point ``results/<model>`` at this run (atomic) and remove runs no longer linked."""
+        if self.link.exists() and not self.link.is_symlink():
+            raise ResultsError(f"{self.link} is not a link made by forecast; move it away first")
+        tmp_link = self.link.with_name(f".{self.link.name}.link-{os.getpid()}")
+        tmp_link.unlink(missing_ok=True)
+        os.symlink(os.path.relpath(self.run_dir, self.link.parent), tmp_link)
+        os.replace(tmp_link, self.link)
+        for other in self.run_dir.parent.iterdir():
+            if other != self.run_dir and other.name.startswith(f"{self.link.name}@"):
+                shutil.rmtree(other, ignore_errors=True)
+        return self.link
+
+    def discard(self) -> None:
+        """Remove the staged run; the published results stay as they were."""
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def stage_results(result: FitResult, results_root: Path, *, plots: bool = True) -> StagedResults:
+    """Write every output file of a fit into a new run folder; publish nothing yet."""
+    name = result.spec.name
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    run_dir = results_root / RUNS_DIR / f"{name}@{stamp}-{os.getpid()}"
+    run_dir.mkdir(parents=True, exist_ok=False)
+    staged = StagedResults(results_root / name, run_dir)
+    try:
+        _write_run(result, run_dir, plots=plots)
+    except BaseException:
+        staged.discard()
+        raise
+    return staged
+
+
+def write_results(result: FitResult, results_root: Path, *, plots: bool = True) -> Path:
+    """Stage and publish a fit's results; return the published folder."""
+    return stage_results(result, results_root, plots=plots).publish()
+
+
+def _write_run(result: FitResult, run_dir: Path, *, plots: bool) -> None:
+    report = PosteriorReport(result)
+    if result.idata is not None:
+        result.idata.to_netcdf(str(run_dir / "posterior.nc"))
+    report.table().to_csv(run_dir / "summary.csv", float_format="%.6g")
+    report.sources().to_csv(run_dir / "sources.csv", float_format="%.6g")
+    claim_table(result).to_csv(run_dir / "claims.csv", float_format="%.6g")
+    summary = report.summary_dict()
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    (run_dir / "report.txt").write_text(report.text() + "\n")
+    if plots:
+        from forecast.plots import write_plots
+
+        write_plots(result, run_dir)
+
+
+def load_summary(results_root: Path, name: str) -> dict[str, Any]:
+    """The published summary.json of a model."""
+    path = results_root / name / "summary.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: no published results; run `forecast fit` first") from None

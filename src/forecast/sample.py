@@ -1,0 +1,230 @@
+"""Run NUTS on the marginalized model, check diagnostics, cross-check with the exact engine."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from forecast.constants import (
+    AGREEMENT_FLOOR,
+    AGREEMENT_SIGMAS,
+    DEFAULT_CHAINS,
+    DEFAULT_DRAWS,
+    DEFAULT_SEED,
+    DEFAULT_TUNE,
+    HDI_PROB,
+    MAX_CLAIM_TERMS_CELLS,
+    MAX_RHAT,
+    MIN_ESS_BULK,
+    TARGET_ACCEPT,
+)
+from forecast.errors import FitError
+from forecast.exact import ExactResult, exact_posterior
+from forecast.likelihood import EvidenceArrays, claim_log_likelihood, evidence_arrays
+from forecast.spec import Spec
+
+
+def import_arviz() -> Any:
+    """Import ArviZ without its migration notice (the 0.2x API is used on purpose)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="ArviZ is undergoing", category=FutureWarning)
+        import arviz as az
+    return az
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Sampler settings; the defaults are the documented ones."""
+
+    draws: int = DEFAULT_DRAWS
+    tune: int = DEFAULT_TUNE
+    chains: int = DEFAULT_CHAINS
+    seed: int = DEFAULT_SEED
+    method: str = "nuts"
+    progressbar: bool = False
+    cores: int | None = None
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Convergence diagnostics of a NUTS fit."""
+
+    max_rhat: float
+    min_ess_bulk: float
+    divergences: int
+
+    @property
+    def ok(self) -> bool:
+        """Whether every diagnostic is within its threshold."""
+        return (
+            self.max_rhat <= MAX_RHAT and self.min_ess_bulk >= MIN_ESS_BULK and not self.divergences
+        )
+
+    def problems(self) -> list[str]:
+        """One sentence per diagnostic outside its threshold."""
+        out = []
+        if self.max_rhat > MAX_RHAT:
+            out.append(f"max r-hat {self.max_rhat:.3f} > {MAX_RHAT}")
+        if self.min_ess_bulk < MIN_ESS_BULK:
+            out.append(f"min bulk ESS {self.min_ess_bulk:.0f} < {MIN_ESS_BULK}")
+        if self.divergences:
+            out.append(f"{self.divergences} divergent transitions")
+        return out
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How far the sampled posterior means lie from the exact engine's."""
+
+    max_abs_difference: float
+    tolerance: np.ndarray
+    difference: np.ndarray
+    certified: bool
+
+    @property
+    def within(self) -> bool:
+        """Whether every hypothesis agrees within 3 combined standard errors or the floor."""
+        return bool(np.all(np.abs(self.difference) <= self.tolerance))
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A fitted model: the InferenceData (None for exact-only fits), exact result, checks."""
+
+    spec: Spec
+    arrays: EvidenceArrays
+    options: FitOptions
+    exact: ExactResult
+    idata: Any = None
+    diagnostics: Diagnostics | None = None
+    agreement: Agreement | None = None
+
+    @property
+    def method(self) -> str:
+        """``nuts`` or ``exact``."""
+        return "nuts" if self.idata is not None else "exact"
+
+    @property
+    def reliability_draws(self) -> np.ndarray:
+        """Posterior draws of the sampled reliabilities, shape (chains * draws, S)."""
+        if self.idata is None:
+            return np.zeros((0, self.arrays.n_sampled))
+        r = self.idata.posterior["reliability"].values
+        return r.reshape(-1, r.shape[-1])
+
+    @property
+    def posterior_mean_reliability(self) -> np.ndarray:
+        """Posterior-mean reliabilities (prior means when nothing was sampled)."""
+        if self.idata is None:
+            return self.arrays.alpha / (self.arrays.alpha + self.arrays.beta)
+        return self.reliability_draws.mean(axis=0)
+
+
+def diagnostics_of(idata: Any) -> Diagnostics:
+    """Max r-hat and min bulk ESS over reliabilities and p_H, and the number of divergences."""
+    az = import_arviz()
+    summary = az.summary(idata, var_names=["reliability", "p_H"], kind="diagnostics")
+    spread = az.summary(idata, var_names=["reliability", "p_H"], kind="stats")["sd"]
+    varying = spread > 1e-12
+    rhat = summary.loc[varying, "r_hat"]
+    ess = summary.loc[varying, "ess_bulk"]
+    divergences = int(idata.sample_stats["diverging"].sum())
+    max_rhat = float(rhat.max()) if len(rhat) else 1.0
+    min_ess = float(ess.min()) if len(ess) else math.inf
+    return Diagnostics(max_rhat, min_ess, divergences)
+
+
+def agreement_of(idata: Any, exact: ExactResult) -> Agreement:
+    """Compare posterior means of p_H with the exact engine, within 3 combined SEs or the floor."""
+    az = import_arviz()
+    mcse = az.mcse(idata, var_names=["p_H"])["p_H"].values
+    sampled = idata.posterior["p_H"].mean(("chain", "draw")).values
+    difference = sampled - exact.posterior
+    combined = np.sqrt(np.nan_to_num(mcse) ** 2 + exact.standard_error**2)
+    tolerance = np.maximum(AGREEMENT_SIGMAS * combined, AGREEMENT_FLOOR)
+    return Agreement(float(np.max(np.abs(difference))), tolerance, difference, exact.certified)
+
+
+def _claim_terms(arrays: EvidenceArrays, idata: Any) -> Any:
+    """Log P(attestations of c | h, r) as a Dataset: every draw, or the posterior mean if large."""
+    import xarray as xr
+
+    r = idata.posterior["reliability"].values
+    chains, draws = r.shape[:2]
+    cells = chains * draws * len(arrays.claim_ids) * len(arrays.hypothesis_ids)
+    coords = {"claim": list(arrays.claim_ids), "hypothesis": list(arrays.hypothesis_ids)}
+    if cells <= MAX_CLAIM_TERMS_CELLS:
+        values = claim_log_likelihood(arrays, r)
+        dims = ["chain", "draw", "claim", "hypothesis"]
+        coords |= {"chain": idata.posterior.chain.values, "draw": idata.posterior.draw.values}
+        at = "every draw"
+    else:
+        values = claim_log_likelihood(arrays, r.reshape(-1, r.shape[-1]).mean(0))
+        dims = ["claim", "hypothesis"]
+        at = "posterior-mean reliabilities"
+    data = xr.DataArray(values, dims=dims, coords=coords, name="claim_log_likelihood")
+    return xr.Dataset({"claim_log_likelihood": data}, attrs={"evaluated_at": at})
+
+
+def fit(spec: Spec, options: FitOptions = FitOptions()) -> FitResult:
+    """Fit the spec: NUTS plus the exact cross-check, or the exact engine alone.
+
+    A model without a sampled reliability has no free parameter; it is always computed by
+    the exact engine.
+    """
+    arrays = evidence_arrays(spec)
+    exact = exact_posterior(arrays, seed=options.seed)
+    if options.method == "exact" or arrays.n_sampled == 0:
+        return FitResult(spec, arrays, options, exact)
+    if options.method != "nuts":
+        raise FitError(f"unknown method {options.method!r} (nuts or exact)")
+
+    import pymc as pm
+
+    from forecast.build import build_model
+
+    model = build_model(arrays)
+    cores = options.cores or min(options.chains, os.cpu_count() or 1)
+    pymc_logger = logging.getLogger("pymc")
+    level = pymc_logger.level
+    pymc_logger.setLevel(logging.ERROR)
+    try:
+        with model, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="ArviZ is undergoing", category=FutureWarning)
+            warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module="pymc")
+            idata = pm.sample(
+                draws=options.draws,
+                tune=options.tune,
+                chains=options.chains,
+                cores=cores,
+                random_seed=options.seed,
+                target_accept=TARGET_ACCEPT,
+                progressbar=options.progressbar,
+                idata_kwargs={"log_likelihood": True},
+                compute_convergence_checks=False,
+            )
+            pm.compute_log_prior(idata, extend_inferencedata=True, progressbar=False)
+    except (RuntimeError, ValueError, FloatingPointError) as exc:
+        raise FitError(f"sampling failed: {exc}") from exc
+    finally:
+        pymc_logger.setLevel(level)
+    idata.add_groups({"claim_log_likelihood": _claim_terms(arrays, idata)})
+    idata.posterior.attrs.update(
+        {"spec_sha256": spec.sha256, "model": spec.name, "seed": options.seed, "hdi_prob": HDI_PROB}
+    )
+    return FitResult(
+        spec,
+        arrays,
+        options,
+        exact,
+        idata=idata,
+        diagnostics=diagnostics_of(idata),
+        agreement=agreement_of(idata, exact),
+    )

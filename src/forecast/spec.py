@@ -1,0 +1,374 @@
+"""The spec: what an analyst writes (file schemas) and what the engines read (validated records).
+
+File schemas are pydantic models, so a wrong type, a missing or an unknown field is reported
+with its exact location. Records are frozen dataclasses built by ``validate.py`` after every
+cross-file rule has passed. Nothing here knows about PyMC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
+
+from forecast.constants import ADMIRALTY_GRADES, ICD203_BANDS
+
+Id = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=80),
+    Field(description="lowercase letters, digits, '-' and '_'"),
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+WORD_TO_BAND = {band.word: band for band in ICD203_BANDS} | {
+    alias: band for band in ICD203_BANDS for alias in band.aliases
+}
+
+
+def _finite_number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value):
+        raise ValueError(f"{value} is not a finite number")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Judgment:
+    """P(claim true | hypothesis) as written: a word, a number or a range, and its point value."""
+
+    raw: Any
+    point: float
+    low: float
+    high: float
+    word: str | None = None
+
+
+def parse_judgment(value: Any) -> Judgment:
+    """Read an ICD-203 word, a number in [0, 1] or a range [lo, hi] into a :class:`Judgment`."""
+    if isinstance(value, Judgment):
+        return value
+    if isinstance(value, str):
+        word = " ".join(value.lower().split())
+        band = WORD_TO_BAND.get(word)
+        if band is None:
+            near = difflib.get_close_matches(word, list(WORD_TO_BAND), n=1, cutoff=0.0)
+            raise ValueError(f"unknown ICD-203 word {value!r} (did you mean {near[0]!r}?)")
+        return Judgment(value, band.point, band.low, band.high, band.word)
+    number = _finite_number(value)
+    if number is not None:
+        if not 0.0 <= number <= 1.0:
+            raise ValueError(f"probability {value} is outside [0, 1]")
+        return Judgment(value, number, number, number)
+    if isinstance(value, list | tuple) and len(value) == 2:
+        low, high = (_finite_number(v) for v in value)
+        if low is None or high is None:
+            raise ValueError(f"range {value} must hold two numbers")
+        if not (0.0 <= low <= 1.0 and 0.0 <= high <= 1.0):
+            raise ValueError(f"range {list(value)} is outside [0, 1]")
+        if low > high:
+            raise ValueError(f"range {list(value)} has lo > hi")
+        return Judgment(list(value), (low + high) / 2, low, high)
+    raise ValueError(
+        f"{value!r} is not an ICD-203 word, a probability in [0, 1] or a range [lo, hi]"
+    )
+
+
+JudgmentValue = Annotated[
+    Judgment, BeforeValidator(parse_judgment), PlainSerializer(lambda j: j.raw)
+]
+Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Reliability = Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
+SayAnyway = Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
+
+
+class Schema(BaseModel):
+    """Base of every file schema: unknown fields are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class Hypothesis(Schema):
+    """One rival answer to the explanandum."""
+
+    id: Id
+    label: Text
+    description: Text
+    proposed_in: list[Id] = []
+    prior: Probability
+    prior_rationale: Text
+
+
+class Document(Schema):
+    """A source text: a file (``path``) or, in an update file, the text inline (``text``)."""
+
+    id: Id
+    path: Text | None = None
+    text: Text | None = None
+    title: Text
+    author: Text
+    outlet: Text | None = None
+    date: dt.date | None = None
+    url: Text | None = None
+    derived_from: Id | None = None
+    note: Text | None = None
+
+
+class BetaPrior(Schema):
+    """Beta(alpha, beta) prior on a source's reporting reliability."""
+
+    alpha: Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+    beta: Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+
+
+class Source(Schema):
+    """A witness whose words are quoted: an author, a commenter, an official."""
+
+    id: Id
+    name: Text
+    role: Text | None = None
+    grade: Literal["A", "B", "C", "D", "E", "F"]
+    grade_rationale: Text
+    reliability: Reliability | BetaPrior | None = None
+    judgment_reliability: Reliability | None = None
+
+
+class Window(Schema):
+    """The period the explanandum covers."""
+
+    start: dt.date
+    end: dt.date
+
+
+class Question(Schema):
+    """A forecast question; resolving it adds an ``outcome`` claim."""
+
+    id: Id
+    text: Text
+    resolve_by: dt.date
+    judgments: dict[str, JudgmentValue]
+
+
+class ModelFile(Schema):
+    """``models/<name>.yaml``: the explanandum, hypotheses with priors, documents and sources."""
+
+    name: Id
+    title: Text
+    explanandum: Text
+    background: Text
+    window: Window | None = None
+    hypotheses: Annotated[list[Hypothesis], Field(min_length=2)]
+    documents: list[Document] = []
+    sources: list[Source] = []
+    questions: list[Question] = []
+
+
+class Attestation(Schema):
+    """A verbatim quote by which a source asserts a claim."""
+
+    id: Id
+    source: Id
+    document: Id
+    quote: Text
+    say_anyway: SayAnyway | None = None
+    restates: Id | None = None
+
+
+class StandaloneAttestation(Attestation):
+    """An attestation of a claim defined elsewhere (new reporting of a known claim)."""
+
+    claim: Id
+
+
+ClaimKind = Literal["act", "statement", "opinion", "outcome"]
+
+
+class Claim(Schema):
+    """What is asserted, with P(claim true | h) for every hypothesis and its attestations."""
+
+    id: Id
+    kind: ClaimKind
+    text: Text
+    date: dt.date | None = None
+    judgments: dict[str, JudgmentValue] = {}
+    rationale: Text | None = None
+    contradicts: list[Id] = []
+    attestations: list[Attestation] = []
+    question: Id | None = None
+    resolution: Literal["yes", "no"] | None = None
+
+
+class EvidenceFile(Schema):
+    """``evidence/*.yaml``: claims with attestations, and attestations of existing claims."""
+
+    model: Id
+    judged_by: Text
+    judged_on: dt.date
+    documents: list[Document] = []
+    sources: list[Source] = []
+    claims: list[Claim] = []
+    attestations: list[StandaloneAttestation] = []
+
+
+# --- validated records -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in a spec file."""
+
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """A document with its text loaded and where it was declared."""
+
+    document: Document
+    text: str
+    display_path: str
+    where: Where
+
+    @property
+    def id(self) -> str:
+        """The document id."""
+        return self.document.id
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """A source with its reliability prior resolved from grade or explicit values."""
+
+    source: Source
+    where: Where
+    fixed_reliability: float | None
+    alpha: float
+    beta: float
+    judgment_reliability: float
+
+    @property
+    def id(self) -> str:
+        """The source id."""
+        return self.source.id
+
+    @property
+    def sampled(self) -> bool:
+        """Whether the reporting reliability is a free parameter."""
+        return self.fixed_reliability is None
+
+    @property
+    def prior_mean(self) -> float:
+        """Prior mean of the reporting reliability."""
+        if self.fixed_reliability is not None:
+            return self.fixed_reliability
+        return self.alpha / (self.alpha + self.beta)
+
+    @classmethod
+    def resolve(cls, source: Source, where: Where) -> SourceRecord:
+        """Resolve the reliability prior: explicit number or Beta, else the grade's defaults."""
+        grade = ADMIRALTY_GRADES[source.grade]
+        fixed = None
+        alpha, beta = grade.alpha, grade.beta
+        if isinstance(source.reliability, BetaPrior):
+            alpha, beta = source.reliability.alpha, source.reliability.beta
+        elif source.reliability is not None:
+            fixed = float(source.reliability)
+        judgment = source.judgment_reliability
+        if judgment is None:
+            judgment = grade.judgment_reliability
+        return cls(source, where, fixed, alpha, beta, float(judgment))
+
+
+@dataclass(frozen=True)
+class AttestationRecord:
+    """A verified attestation; ``counted`` is False for restatements and repeated witnesses."""
+
+    id: str
+    claim_id: str
+    source_id: str
+    document_id: str
+    quote: str
+    say_anyway: float
+    restates: str | None
+    where: Where
+    found_at: str
+    counted: bool
+    not_counted_because: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    """A validated claim: judgments as vectors in hypothesis order, and its attestations."""
+
+    id: str
+    kind: str
+    text: str
+    date: dt.date | None
+    theta: tuple[float, ...]
+    theta_low: tuple[float, ...]
+    theta_high: tuple[float, ...]
+    is_opinion: bool
+    directly_asserts: bool
+    contradicts: tuple[str, ...]
+    question: str | None
+    resolution: str | None
+    where: Where
+    attestations: tuple[AttestationRecord, ...]
+
+    @property
+    def counted_attestations(self) -> tuple[AttestationRecord, ...]:
+        """Attestations that enter the likelihood: one per distinct, non-derived witness."""
+        return tuple(a for a in self.attestations if a.counted)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated model with all its evidence, ready for the engines."""
+
+    name: str
+    title: str
+    explanandum: str
+    model_path: str
+    hypotheses: tuple[Hypothesis, ...]
+    documents: dict[str, DocumentRecord]
+    sources: dict[str, SourceRecord]
+    claims: tuple[ClaimRecord, ...]
+    evidence_files: tuple[str, ...]
+    warnings: tuple[Any, ...]
+    sha256: str
+
+    @property
+    def hypothesis_ids(self) -> tuple[str, ...]:
+        """Hypothesis ids in model order."""
+        return tuple(h.id for h in self.hypotheses)
+
+    @property
+    def priors(self) -> tuple[float, ...]:
+        """Prior probabilities in hypothesis order."""
+        return tuple(h.prior for h in self.hypotheses)
+
+    @property
+    def attestations(self) -> tuple[AttestationRecord, ...]:
+        """Every attestation, in claim then attestation id order."""
+        return tuple(a for c in self.claims for a in c.attestations)
+
+    def as_of(self) -> dt.date | None:
+        """The latest date among the claims and documents: what the assessment is current to."""
+        dates = [c.date for c in self.claims if c.date is not None]
+        dates += [d.document.date for d in self.documents.values() if d.document.date]
+        return max(dates) if dates else None
