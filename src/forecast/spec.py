@@ -88,9 +88,46 @@ def parse_judgment(value: Any) -> Judgment:
 JudgmentValue = Annotated[
     Judgment, BeforeValidator(parse_judgment), PlainSerializer(lambda j: j.raw)
 ]
-Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-Reliability = Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
-SayAnyway = Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
+
+
+def _bounded(low: float, high: float, *, open_low: bool, open_high: bool, what: str):
+    """A validator for a number in an interval, with a message that names the interval."""
+    interval = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+
+    def check(value: Any) -> float:
+        number = _finite_number(value)
+        if number is None:
+            raise ValueError(f"{what} must be a number in {interval}, not {value!r}")
+        if (number < low or (open_low and number == low)) or (
+            number > high or (open_high and number == high)
+        ):
+            raise ValueError(f"{what} {value} is outside {interval}")
+        return number
+
+    return BeforeValidator(check)
+
+
+Probability = Annotated[
+    float, _bounded(0.0, 1.0, open_low=False, open_high=False, what="probability")
+]
+Reliability = Annotated[
+    float, _bounded(0.0, 1.0, open_low=False, open_high=True, what="reliability")
+]
+SayAnyway = Annotated[float, _bounded(0.0, 1.0, open_low=True, open_high=False, what="rate")]
+
+
+def _parse_reliability(value: Any) -> Any:
+    """A fixed reliability in [0, 1), or Beta parameters ``{alpha, beta}``."""
+    if isinstance(value, dict | BetaPrior):
+        return value
+    number = _finite_number(value)
+    if number is None:
+        raise ValueError(
+            f"reliability must be a number in [0, 1) or {{alpha, beta}}, not {value!r}"
+        )
+    if not 0.0 <= number < 1.0:
+        raise ValueError(f"reliability {value} is outside [0, 1)")
+    return number
 
 
 class Schema(BaseModel):
@@ -140,7 +177,7 @@ class Source(Schema):
     role: Text | None = None
     grade: Literal["A", "B", "C", "D", "E", "F"]
     grade_rationale: Text
-    reliability: Reliability | BetaPrior | None = None
+    reliability: Annotated[float | BetaPrior | None, BeforeValidator(_parse_reliability)] = None
     judgment_reliability: Reliability | None = None
 
 

@@ -474,7 +474,7 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File], hashes: A
                     )
                 )
                 ok = False
-            else:
+            elif ok:
                 verified[aid] = str(location)
         if not ok:
             continue
@@ -492,6 +492,8 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File], hashes: A
         else:
             by_source_quote[key] = entry
         kind = claim_entries[cid].item.kind
+        if kind == "statement" and cid in thetas and _is_zero_one(thetas[cid][0]):
+            kind = "opinion"  # a stated motive is an opinion whatever it is called
         rate = att.say_anyway if att.say_anyway is not None else SAY_ANYWAY_DEFAULTS[kind]
         previous = rate_of.get((att.source, cid))
         if previous is not None and previous[0] != rate:

@@ -1,0 +1,79 @@
+"""Shared fixtures: throwaway copies of the seed project and of a small fixture project."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(autouse=True)
+def _matplotlib_config(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path_factory.getbasetemp() / "mpl"))
+
+
+def copy_project(source: Path, target: Path, parts=("models", "evidence", "seeds")) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    for part in parts:
+        if (source / part).exists():
+            shutil.copytree(source / part, target / part)
+    return target
+
+
+@pytest.fixture
+def seed_project(tmp_path, monkeypatch) -> Path:
+    """A copy of the repository's model, evidence and seeds; the working directory."""
+    root = copy_project(REPO, tmp_path / "project")
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def mini_project(tmp_path, monkeypatch) -> Path:
+    """A copy of tests/fixtures/mini (three hypotheses, one derived document); the cwd."""
+    root = copy_project(FIXTURES / "mini", tmp_path / "mini")
+    monkeypatch.chdir(root)
+    return root
+
+
+def tree_hash(root: Path) -> dict[str, str]:
+    """sha256 of every file below root (symlinks by target), to prove nothing was written."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        key = str(path.relative_to(root))
+        if path.is_symlink():
+            out[key] = "link:" + os.readlink(path)
+        elif path.is_file():
+            out[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            out[key] = "dir"
+    return out
+
+
+@pytest.fixture
+def cli():
+    """Run the forecast CLI in-process; returns the click Result."""
+    from forecast.cli import app
+
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    return run
+
+
+def edit(path: Path, old: str, new: str, count: int = 1) -> None:
+    """Replace text in a fixture file, failing loudly if the text is not there."""
+    text = path.read_text()
+    assert text.count(old) >= count, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, count))
