@@ -114,11 +114,12 @@ TARGET_ACCEPT = 0.9
 MAX_RHAT = 1.01
 MIN_ESS_BULK = 400
 
-#: Exact engine: Gauss-Jacobi nodes per sampled reliability, the largest component integrated
-#: by quadrature, importance-sampling draws, and the effective-sample-size floor below which
-#: a result is not certified.
-QUADRATURE_NODES = 48
+#: Exact engine: components with at most MAX_QUADRATURE_DIM sampled reliabilities, or whose
+#: exact Gauss-Jacobi grid has at most MAX_QUADRATURE_POINTS points, are integrated by
+#: quadrature; larger ones by importance sampling with IMPORTANCE_DRAWS draws, certified only
+#: above MIN_IMPORTANCE_ESS effective draws.
 MAX_QUADRATURE_DIM = 3
+MAX_QUADRATURE_POINTS = 200_000
 IMPORTANCE_DRAWS = 200_000
 MIN_IMPORTANCE_ESS = 1_000
 
@@ -129,4 +130,4 @@ AGREEMENT_FLOOR = 0.002
 
 #: Above this many claim x hypothesis x draw cells the per-claim terms are stored at the
 #: posterior-mean reliabilities only.
-MAX_CLAIM_TERMS_CELLS = 5_000_000
+MAX_CLAIM_TERMS_CELLS = 1_000_000

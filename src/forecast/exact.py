@@ -5,7 +5,8 @@ connected components of the source-claim graph. For each component and hypothesi
 likelihood Z[h] = E_prior[prod_c P(attestations of c | h, r)] is computed
 
 - in closed form when the component has no sampled reliability,
-- by tensor Gauss-Jacobi quadrature when it has at most ``MAX_QUADRATURE_DIM``,
+- by tensor Gauss-Jacobi quadrature, exact for this polynomial integrand, when it has at most
+  ``MAX_QUADRATURE_DIM`` sampled reliabilities or its exact grid is small,
 - by importance sampling otherwise, from a defensive mixture of the prior and Beta laws fitted
   to a pilot run. Uniforms come from streams keyed by source id (common random numbers), so a
   change elsewhere in the model leaves a component's draws unchanged. The standard error is
@@ -27,8 +28,8 @@ from forecast.constants import (
     DEFAULT_SEED,
     IMPORTANCE_DRAWS,
     MAX_QUADRATURE_DIM,
+    MAX_QUADRATURE_POINTS,
     MIN_IMPORTANCE_ESS,
-    QUADRATURE_NODES,
 )
 from forecast.likelihood import EvidenceArrays, claim_log_likelihood, log_softmax
 
@@ -130,11 +131,24 @@ def _component_log_likelihood(part: EvidenceArrays, r: np.ndarray) -> np.ndarray
     return out
 
 
-def _quadrature(part: EvidenceArrays, nodes: int) -> np.ndarray:
+def quadrature_nodes(part: EvidenceArrays) -> np.ndarray:
+    """Gauss-Jacobi nodes per reliability that make the quadrature exact.
+
+    Given h, the component's likelihood is a polynomial in each r_s of degree d_s, the number
+    of claims s attests in it (each claim's term is linear in each of its witnesses'
+    reliabilities). An n-node Gauss-Jacobi rule integrates degree 2n - 1 exactly against the
+    Beta weight, so n_s = floor(d_s / 2) + 1 nodes leave only rounding error.
+    """
+    sampled = part.pair_slot[part.pair_slot >= 0]
+    degree = np.bincount(sampled, minlength=part.n_sampled)
+    return degree // 2 + 1
+
+
+def _quadrature(part: EvidenceArrays, nodes: np.ndarray) -> np.ndarray:
     """Log Z[h] by tensor Gauss-Jacobi quadrature over the component's reliabilities."""
     axes_r, axes_w = [], []
-    for a, b in zip(part.alpha, part.beta, strict=True):
-        x, w = special.roots_jacobi(nodes, b - 1.0, a - 1.0)
+    for a, b, n in zip(part.alpha, part.beta, nodes, strict=True):
+        x, w = special.roots_jacobi(int(n), b - 1.0, a - 1.0)
         axes_r.append((1.0 + x) / 2.0)
         axes_w.append(np.log(w / w.sum()))
     grid_r = np.stack(np.meshgrid(*axes_r, indexing="ij"), -1).reshape(-1, part.n_sampled)
@@ -189,9 +203,15 @@ def exact_posterior(
     *,
     seed: int = DEFAULT_SEED,
     draws: int = IMPORTANCE_DRAWS,
-    nodes: int = QUADRATURE_NODES,
+    max_grid: int = MAX_QUADRATURE_POINTS,
+    max_dim: int = MAX_QUADRATURE_DIM,
 ) -> ExactResult:
-    """P(H | E) and its standard error, integrating each component of the evidence."""
+    """P(H | E) and its standard error, integrating each component of the evidence.
+
+    A component is integrated by exact quadrature when it has at most ``max_dim`` sampled
+    reliabilities or its exact grid has at most ``max_grid`` points; otherwise by
+    importance sampling with ``draws`` draws.
+    """
     n_hyp = len(arrays.hypothesis_ids)
     log_z = np.zeros(n_hyp)
     relative_covariances = []
@@ -205,8 +225,8 @@ def exact_posterior(
         if len(members) == 0:
             log_z += claim_log_likelihood(part).sum(0)
             results.append(ComponentResult(sources, claims, "closed form"))
-        elif len(members) <= MAX_QUADRATURE_DIM:
-            log_z += _quadrature(part, nodes)
+        elif len(members) <= max_dim or np.prod(quadrature_nodes(part), dtype=float) <= max_grid:
+            log_z += _quadrature(part, quadrature_nodes(part))
             results.append(ComponentResult(sources, claims, "quadrature"))
         else:
             part_log_z, rel_cov, ess = _importance(part, arrays.log_prior, draws, seed)

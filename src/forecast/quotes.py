@@ -8,6 +8,7 @@ letter case. Nothing else is forgiven: a quote with a changed word is not found.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ _CHAR_MAP = {
 _WORD = re.compile(r"\w+")
 
 
+@functools.lru_cache(maxsize=4096)
 def _fold_char(ch: str) -> str:
     ch = unicodedata.normalize("NFKC", ch)
     ch = "".join(_CHAR_MAP.get(c, c) for c in ch)
@@ -143,9 +145,13 @@ def shingles(text: str, size: int) -> frozenset[tuple[str, ...]]:
     return frozenset(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
 
 
+def jaccard(a: frozenset, b: frozenset) -> float:
+    """Jaccard similarity of two sets (0 when either is empty)."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
 def shingle_similarity(a: str, b: str, size: int) -> float:
     """Jaccard similarity of two texts' word shingles."""
-    sa, sb = shingles(a, size), shingles(b, size)
-    if not sa or not sb:
-        return 0.0
-    return len(sa & sb) / len(sa | sb)
+    return jaccard(shingles(a, size), shingles(b, size))

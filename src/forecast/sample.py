@@ -26,7 +26,12 @@ from forecast.constants import (
 )
 from forecast.errors import FitError
 from forecast.exact import ExactResult, exact_posterior
-from forecast.likelihood import EvidenceArrays, claim_log_likelihood, evidence_arrays
+from forecast.likelihood import (
+    EvidenceArrays,
+    claim_log_likelihood,
+    evidence_arrays,
+    hypothesis_log_likelihood,
+)
 from forecast.spec import Spec
 
 
@@ -35,6 +40,9 @@ def import_arviz() -> Any:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="ArviZ is undergoing", category=FutureWarning)
         import arviz as az
+    # ArviZ's optional Numba kernels cost a JIT compile in every process; the arrays here are
+    # small enough that NumPy is faster end to end.
+    az.Numba.disable_numba()
     return az
 
 
@@ -172,6 +180,31 @@ def _claim_terms(arrays: EvidenceArrays, idata: Any) -> Any:
     return xr.Dataset({"claim_log_likelihood": data}, attrs={"evaluated_at": at})
 
 
+def _log_density_groups(arrays: EvidenceArrays, idata: Any) -> dict[str, Any]:
+    """``log_likelihood`` (log p(E | r) per draw), ``log_prior`` and per-claim terms.
+
+    Computed in NumPy from the same formula the model uses (a test checks them against
+    ``pm.compute_log_likelihood`` and ``pm.compute_log_prior``), which avoids compiling two
+    more PyTensor functions after sampling.
+    """
+    import xarray as xr
+    from scipy import stats
+
+    posterior = idata.posterior
+    r = posterior["reliability"].values
+    chains, draws = r.shape[:2]
+    log_lik = hypothesis_log_likelihood(arrays, r.reshape(chains * draws, -1))
+    evidence = np.logaddexp.reduce(log_lik + arrays.log_prior, axis=1).reshape(chains, draws)
+    log_prior = stats.beta(arrays.alpha, arrays.beta).logpdf(r)
+    dims = {"chain": posterior.chain.values, "draw": posterior.draw.values}
+    source = {"source": list(arrays.sampled_sources)}
+    return {
+        "log_likelihood": xr.Dataset({"evidence": xr.DataArray(evidence, coords=dims)}),
+        "log_prior": xr.Dataset({"reliability": xr.DataArray(log_prior, coords=dims | source)}),
+        "claim_log_likelihood": _claim_terms(arrays, idata),
+    }
+
+
 def fit(spec: Spec, options: FitOptions = FitOptions()) -> FitResult:
     """Fit the spec: NUTS plus the exact cross-check, or the exact engine alone.
 
@@ -207,15 +240,13 @@ def fit(spec: Spec, options: FitOptions = FitOptions()) -> FitResult:
                 random_seed=options.seed,
                 target_accept=TARGET_ACCEPT,
                 progressbar=options.progressbar,
-                idata_kwargs={"log_likelihood": True},
                 compute_convergence_checks=False,
             )
-            pm.compute_log_prior(idata, extend_inferencedata=True, progressbar=False)
     except (RuntimeError, ValueError, FloatingPointError) as exc:
         raise FitError(f"sampling failed: {exc}") from exc
     finally:
         pymc_logger.setLevel(level)
-    idata.add_groups({"claim_log_likelihood": _claim_terms(arrays, idata)})
+    idata.add_groups(_log_density_groups(arrays, idata))
     idata.posterior.attrs.update(
         {"spec_sha256": spec.sha256, "model": spec.name, "seed": options.seed, "hdi_prob": HDI_PROB}
     )

@@ -35,8 +35,9 @@ from forecast.quotes import (
     NormalizedText,
     closest_passage,
     find_quote,
+    jaccard,
     normalize,
-    shingle_similarity,
+    shingles,
 )
 from forecast.spec import (
     AttestationRecord,
@@ -726,13 +727,14 @@ def _warn_near_duplicates(
     checker: _Checker, attestations: dict[str, _Entry], documents: dict[str, DocumentRecord]
 ) -> None:
     items = sorted(attestations.items())
+    grams = {aid: shingles(entry.item.quote, SHINGLE_WORDS) for aid, entry in items}
     for i, (aid, entry) in enumerate(items):
         for bid, other in items[i + 1 :]:
             if entry.item.document == other.item.document:
                 continue
             if entry.item.restates == bid or other.item.restates == aid:
                 continue
-            similarity = shingle_similarity(entry.item.quote, other.item.quote, SHINGLE_WORDS)
+            similarity = jaccard(grams[aid], grams[bid])
             if similarity >= NEAR_DUPLICATE_SIMILARITY:
                 checker.warnings.append(
                     other.problem(
