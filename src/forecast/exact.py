@@ -114,7 +114,7 @@ def subset(arrays: EvidenceArrays, claim_mask: np.ndarray, members: np.ndarray) 
         incidence=arrays.incidence[np.ix_(claim_mask, pairs)],
         pair_claim=claim_index[arrays.pair_claim[pairs]],
         pair_source=tuple(np.asarray(arrays.pair_source, dtype=object)[pairs]),
-        pair_slot=np.where(slots >= 0, remap[np.maximum(slots, 0)], -1),
+        pair_slot=np.array([remap[s] if s >= 0 else -1 for s in slots], dtype=int),
         pair_fixed=arrays.pair_fixed[pairs],
         say_anyway=arrays.say_anyway[pairs],
         direct=arrays.direct[claim_mask],

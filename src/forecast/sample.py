@@ -46,6 +46,21 @@ def import_arviz() -> Any:
     return az
 
 
+def import_pymc() -> Any:
+    """Import PyMC with PyTensor's BLAS detection skipped unless the user configured BLAS.
+
+    The model's matrices are tiny, so BLAS buys nothing; the detection compiles test
+    programs and warns when it finds none. ``PYTENSOR_FLAGS=blas__ldflags=...`` overrides.
+    """
+    import pytensor
+
+    if "blas__ldflags" not in os.environ.get("PYTENSOR_FLAGS", ""):
+        pytensor.config.blas__ldflags = ""
+    import pymc
+
+    return pymc
+
+
 @dataclass(frozen=True)
 class FitOptions:
     """Sampler settings; the defaults are the documented ones."""
@@ -218,8 +233,7 @@ def fit(spec: Spec, options: FitOptions = FitOptions()) -> FitResult:
     if options.method != "nuts":
         raise FitError(f"unknown method {options.method!r} (nuts or exact)")
 
-    import pymc as pm
-
+    pm = import_pymc()
     from forecast.build import build_model
 
     model = build_model(arrays)
