@@ -272,13 +272,18 @@ class PosteriorReport:
             )
         lines.append("")
         lines += self._checks()
-        top = table["mean"].idxmax()
-        row = table.loc[top]
+        ranked = table.sort_values("mean", ascending=False)
+        top, row = ranked.index[0], ranked.iloc[0]
+        interval = (
+            ""
+            if np.isnan(row.hdi_low)
+            else f"; {HDI_PROB:.0%} HDI {percent(row.hdi_low)} to {percent(row.hdi_high)}"
+        )
         lines += [
             "",
-            f"Assessment: it is {row.word} ({percent(row['mean'])}) that the principal driver was "
-            f"{row.label.lower()} ({top}); no other hypothesis is above "
-            f"{percent(table['mean'].drop(top).max())}.",
+            f"Assessment: the most probable answer is {row.label} ({top}): {row.word} "
+            f"({percent(row['mean'])}{interval}). Next: {ranked.iloc[1].label} "
+            f"({ranked.index[1]}), {ranked.iloc[1].word} ({percent(ranked.iloc[1]['mean'])}).",
         ]
         return "\n".join(lines)
 

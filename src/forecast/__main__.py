@@ -1,0 +1,5 @@
+"""Run the command line: ``python -m forecast``."""
+
+from forecast.cli import main
+
+main()

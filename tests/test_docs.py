@@ -1,0 +1,48 @@
+"""The README quotes its tables from constants.py, and its commands match CI."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import REPO
+from forecast.constants import ADMIRALTY_GRADES, ICD203_BANDS
+
+README = (REPO / "README.md").read_text()
+
+
+def table_after(marker: str) -> list[list[str]]:
+    block = README.split(marker, 1)[1].strip().split("\n\n", 1)[0]
+    rows = [line for line in block.splitlines() if line.startswith("|")][2:]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows]
+
+
+def pct(x: float) -> str:
+    return f"{x * 100:g}"
+
+
+def test_readme_icd203_table_matches_constants():
+    expected = [[b.word, f"{pct(b.low)}–{pct(b.high)} %", f"{b.point:g}"] for b in ICD203_BANDS]
+    assert table_after("<!-- icd203-table") == expected
+
+
+def test_readme_admiralty_table_matches_constants():
+    expected = [
+        [
+            g.grade,
+            g.label,
+            f"Beta({g.alpha:g}, {g.beta:g})",
+            f"{g.mean:g}",
+            f"{g.judgment_reliability:g}",
+        ]
+        for g in ADMIRALTY_GRADES.values()
+    ]
+    assert table_after("<!-- admiralty-table") == expected
+
+
+def test_readme_quick_start_has_exactly_two_commands_and_ci_runs_the_test_one():
+    quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```sh\n(.*?)\n```", quick, flags=re.S)
+    assert len(commands) == 2
+    assert commands[0].endswith("forecast fit") and "-c constraints.txt" in commands[0]
+    ci = (REPO / ".ci" / "run").read_text()
+    assert f"test_command='{commands[1]}'" in ci
