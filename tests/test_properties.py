@@ -167,15 +167,11 @@ def small_models(draw):
     prior = np.array([draw(st.integers(1, 5)) for _ in range(n_hyp)], dtype=float)
     alpha = np.array([draw(st.sampled_from([1.0, 2.0, 6.0])) for _ in range(n_src)])
     beta = np.array([draw(st.sampled_from([1.0, 2.0, 4.0])) for _ in range(n_src)])
-    incidence = np.zeros((n_claims, len(pairs)))
-    for k, (c, _, _) in enumerate(pairs):
-        incidence[c, k] = 1.0
     return EvidenceArrays(
         hypothesis_ids=tuple(f"h{i}" for i in range(n_hyp)),
         claim_ids=tuple(f"c{i}" for i in range(n_claims)),
         log_prior=np.log(prior / prior.sum()),
         theta=theta,
-        incidence=incidence,
         pair_claim=np.array([p[0] for p in pairs]),
         pair_source=tuple(f"s{p[1]}" for p in pairs),
         pair_slot=np.array([p[1] for p in pairs]),

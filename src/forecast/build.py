@@ -34,11 +34,16 @@ def hypothesis_log_likelihood_graph(arrays: EvidenceArrays, reliability: pt.Tens
     index = np.where(is_sampled, part.pair_slot, 0)
     index[~is_sampled] = arrays.n_sampled + np.arange(len(fixed_values))
     all_reliability = pt.concatenate([reliability, pt.as_tensor_variable(fixed_values)])
+    n_claims = len(part.claim_ids)
+
+    def claim_sum(values):
+        return pt.inc_subtensor(pt.zeros(n_claims)[part.pair_claim], values)
+
     terms = witness_log_likelihood(
         pt.as_tensor_variable(part.theta),
-        pt.as_tensor_variable(part.incidence),
         all_reliability[index],
         pt.as_tensor_variable(part.say_anyway),
+        claim_sum,
         xp=pt,
     )
     return constant + terms.sum(axis=0)

@@ -111,7 +111,6 @@ def subset(arrays: EvidenceArrays, claim_mask: np.ndarray, members: np.ndarray) 
         arrays,
         claim_ids=tuple(np.asarray(arrays.claim_ids)[claim_mask]),
         theta=arrays.theta[claim_mask],
-        incidence=arrays.incidence[np.ix_(claim_mask, pairs)],
         pair_claim=claim_index[arrays.pair_claim[pairs]],
         pair_source=tuple(np.asarray(arrays.pair_source, dtype=object)[pairs]),
         pair_slot=np.array([remap[s] if s >= 0 else -1 for s in slots], dtype=int),
@@ -145,7 +144,7 @@ def quadrature_nodes(part: EvidenceArrays) -> np.ndarray:
 
 
 def _quadrature(part: EvidenceArrays, nodes: np.ndarray) -> np.ndarray:
-    """Log Z[h] by tensor Gauss-Jacobi quadrature over the component's reliabilities."""
+    """log Z[h] by tensor Gauss-Jacobi quadrature over the component's reliabilities."""
     axes_r, axes_w = [], []
     for a, b, n in zip(part.alpha, part.beta, nodes, strict=True):
         x, w = special.roots_jacobi(int(n), b - 1.0, a - 1.0)

@@ -12,6 +12,7 @@ theta[c, h]. The formula is written once, over an array namespace ``xp`` (NumPy 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,8 @@ _R_MAX = 1.0 - 1e-12
 class EvidenceArrays:
     """The likelihood's inputs, in hypothesis order, claims sorted by id.
 
-    Each counted (claim, source) pair is one column ``k``. Its reliability is the sampled
+    Each counted (claim, source) pair is one column ``k``, ordered by claim (``pair_claim`` is
+    non-decreasing, so per-claim sums are segment sums). Its reliability is the sampled
     reliability ``sampled_sources[pair_slot[k]]`` when ``pair_slot[k] >= 0``, else the fixed
     value ``pair_fixed[k]`` (a source's fixed reliability, or its judgment reliability on an
     opinion).
@@ -37,7 +39,6 @@ class EvidenceArrays:
     claim_ids: tuple[str, ...]
     log_prior: np.ndarray
     theta: np.ndarray
-    incidence: np.ndarray
     pair_claim: np.ndarray
     pair_source: tuple[str, ...]
     pair_slot: np.ndarray
@@ -91,15 +92,12 @@ def evidence_arrays(spec: Spec) -> EvidenceArrays:
             else:
                 pair_slot.append(-1)
                 pair_fixed.append(source.fixed_reliability)
-    n_claims, n_pairs = len(claims), len(pair_claim)
-    incidence = np.zeros((n_claims, n_pairs))
-    incidence[pair_claim, np.arange(n_pairs)] = 1.0
+    n_claims = len(claims)
     return EvidenceArrays(
         hypothesis_ids=hypothesis_ids,
         claim_ids=tuple(c.id for c in claims),
         log_prior=np.log(np.asarray(spec.priors, dtype=float)),
         theta=np.array([c.theta for c in claims], dtype=float).reshape(n_claims, -1),
-        incidence=incidence,
         pair_claim=np.asarray(pair_claim, dtype=int),
         pair_source=tuple(pair_source),
         pair_slot=np.asarray(pair_slot, dtype=int),
@@ -112,20 +110,33 @@ def evidence_arrays(spec: Spec) -> EvidenceArrays:
     )
 
 
-def witness_log_likelihood(
-    theta: Any, incidence: Any, pair_reliability: Any, say_anyway: Any, xp: Any = np
-) -> Any:
-    """Log P(attestations of c | h) for every claim and hypothesis: shape (..., C, H).
+def segment_sum(values: np.ndarray, pair_claim: np.ndarray, n_claims: int) -> np.ndarray:
+    """Sum pair values (..., K) into their claims (..., C); ``pair_claim`` is non-decreasing."""
+    out = np.zeros((*values.shape[:-1], n_claims))
+    if values.shape[-1]:
+        starts = np.flatnonzero(np.r_[True, pair_claim[1:] != pair_claim[:-1]])
+        out[..., pair_claim[starts]] = np.add.reduceat(values, starts, axis=-1)
+    return out
 
-    ``pair_reliability`` has shape (..., K); ``incidence`` (C, K) sums pairs into claims.
+
+def witness_log_likelihood(
+    theta: Any,
+    pair_reliability: Any,
+    say_anyway: Any,
+    claim_sum: Callable[[Any], Any],
+    xp: Any = np,
+) -> Any:
+    """log P(attestations of c | h) for every claim and hypothesis: shape (..., C, H).
+
+    ``pair_reliability`` has shape (..., K); ``claim_sum`` sums pair values into claims.
     Written as S_noise + log1p(theta * expm1(S_track - S_noise)), which stays finite when
     theta is 0 or 1.
     """
     r = xp.clip(pair_reliability, 0.0, _R_MAX)
     log_track = xp.log(r + (1.0 - r) * say_anyway)
     log_noise = xp.log1p(-r) + xp.log(say_anyway)
-    track = xp.dot(log_track, incidence.T)
-    noise = xp.dot(log_noise, incidence.T)
+    track = claim_sum(log_track)
+    noise = claim_sum(log_noise)
     gap = (track - noise)[..., None]
     return noise[..., None] + xp.log1p(theta * xp.expm1(gap))
 
@@ -152,18 +163,24 @@ def pair_reliability(arrays: EvidenceArrays, sampled_reliability: np.ndarray) ->
 def claim_log_likelihood(
     arrays: EvidenceArrays, sampled_reliability: np.ndarray | None = None
 ) -> np.ndarray:
-    """Log P(evidence of each claim | h, r): shape (..., C, H)."""
+    """log P(evidence of each claim | h, r): shape (..., C, H)."""
     if sampled_reliability is None:
         sampled_reliability = np.zeros(arrays.n_sampled)
     r = pair_reliability(arrays, sampled_reliability)
-    terms = witness_log_likelihood(arrays.theta, arrays.incidence, r, arrays.say_anyway)
+    n_claims = len(arrays.claim_ids)
+    terms = witness_log_likelihood(
+        arrays.theta,
+        r,
+        arrays.say_anyway,
+        lambda values: segment_sum(values, arrays.pair_claim, n_claims),
+    )
     return terms + direct_log_likelihood(arrays)
 
 
 def hypothesis_log_likelihood(
     arrays: EvidenceArrays, sampled_reliability: np.ndarray, chunk: int = 2048
 ) -> np.ndarray:
-    """Log P(all evidence | h, r) for reliabilities of shape (N, S): shape (N, H), in chunks."""
+    """log P(all evidence | h, r) for reliabilities of shape (N, S): shape (N, H), in chunks."""
     sampled_reliability = np.atleast_2d(np.asarray(sampled_reliability, dtype=float))
     out = np.empty((sampled_reliability.shape[0], len(arrays.hypothesis_ids)))
     for start in range(0, sampled_reliability.shape[0], chunk):
@@ -181,10 +198,15 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 def single_attestation_log_likelihood(
     theta: np.ndarray, reliability: float, say_anyway: float
 ) -> np.ndarray:
-    """Log P(one attestation | h) for one source at a fixed reliability: shape (H,)."""
+    """log P(one attestation | h) for one source at a fixed reliability: shape (H,)."""
     return witness_log_likelihood(
         np.asarray(theta, dtype=float)[None, :],
-        np.ones((1, 1)),
         np.array([reliability]),
         np.array([say_anyway]),
+        sum_into_one_claim,
     )[0]
+
+
+def sum_into_one_claim(values: np.ndarray) -> np.ndarray:
+    """Sum all pairs into a single claim: shape (..., K) -> (..., 1)."""
+    return values.sum(axis=-1, keepdims=True)

@@ -175,7 +175,7 @@ def agreement_of(idata: Any, exact: ExactResult) -> Agreement:
 
 
 def _claim_terms(arrays: EvidenceArrays, idata: Any) -> Any:
-    """Log P(attestations of c | h, r) as a Dataset: every draw, or the posterior mean if large."""
+    """log P(attestations of c | h, r) as a Dataset: every draw, or the posterior mean if large."""
     import xarray as xr
 
     r = idata.posterior["reliability"].values

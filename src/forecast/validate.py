@@ -29,7 +29,11 @@ from forecast.constants import (
     SOURCE_OPINION_LR_CAP,
 )
 from forecast.errors import Problem, SpecError
-from forecast.likelihood import single_attestation_log_likelihood, witness_log_likelihood
+from forecast.likelihood import (
+    single_attestation_log_likelihood,
+    sum_into_one_claim,
+    witness_log_likelihood,
+)
 from forecast.loading import LoadedYaml, format_loc, load_yaml, read_text_limited
 from forecast.quotes import (
     NormalizedText,
@@ -679,9 +683,9 @@ def opinion_likelihood_ratio(claim: ClaimRecord, sources: dict[str, SourceRecord
         return 1.0
     r = np.array([sources[a.source_id].judgment_reliability for a in counted])
     rate = np.array([a.say_anyway for a in counted])
-    log_lik = witness_log_likelihood(
-        np.asarray(claim.theta)[None, :], np.ones((1, len(counted))), r, rate
-    )[0]
+    log_lik = witness_log_likelihood(np.asarray(claim.theta)[None, :], r, rate, sum_into_one_claim)[
+        0
+    ]
     return float(np.exp(log_lik.max() - log_lik.min()))
 
 
