@@ -21,7 +21,7 @@ BAD_INPUTS = {
                 "    judgments: [unclosed\n      otherwise: almost certain",
             )
         ],
-        "evidence/mini.yaml:10: (file): YAML syntax error: expected ',' or ']', but got ':'",
+        "evidence/mini.yaml:10: (file): YAML syntax error: did not find expected ',' or ']'",
     ),
     "python_tag_is_not_executed": (
         [

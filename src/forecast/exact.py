@@ -7,11 +7,12 @@ likelihood Z[h] = E_prior[prod_c P(attestations of c | h, r)] is computed
 - in closed form when the component has no sampled reliability,
 - by tensor Gauss-Jacobi quadrature, exact for this polynomial integrand, when it has at most
   ``MAX_QUADRATURE_DIM`` sampled reliabilities or its exact grid is small,
-- by importance sampling otherwise, from a defensive mixture of the prior and Beta laws fitted
-  to a pilot run. Uniforms come from streams keyed by source id (common random numbers), so a
-  change elsewhere in the model leaves a component's draws unchanged. The standard error is
-  propagated by the delta method; below ``MIN_IMPORTANCE_ESS`` effective draws the result is
-  not certified.
+- by importance sampling otherwise, from a multivariate t around the Laplace approximation of
+  the reliabilities' posterior (logit scale), re-centred twice on importance-weighted moments
+  and mixed with the prior. Uniforms come from streams keyed by source id (common random
+  numbers), so a change elsewhere in the model leaves a component's draws unchanged. The
+  standard error is propagated by the delta method; below ``MIN_IMPORTANCE_ESS`` effective
+  draws the result is not certified.
 
 Then P(h | E) = softmax(log prior[h] + sum over components of log Z[h]).
 """
@@ -20,9 +21,10 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import optimize, special, stats
 
 from forecast.constants import (
     DEFAULT_SEED,
@@ -31,11 +33,19 @@ from forecast.constants import (
     MAX_QUADRATURE_POINTS,
     MIN_IMPORTANCE_ESS,
 )
-from forecast.likelihood import EvidenceArrays, claim_log_likelihood, log_softmax
+from forecast.likelihood import (
+    EvidenceArrays,
+    claim_log_likelihood,
+    hypothesis_log_likelihood,
+    log_softmax,
+)
 
-_PILOT_FRACTION = 0.1
-_DEFENSIVE_WEIGHT = 0.2
-_CHUNK = 4096
+_DEFENSIVE_WEIGHT = 0.1
+_T_DOF = 5.0
+_SCALE_INFLATION = 1.1
+_FIRST_DRAWS = 10_000
+_PILOT_DRAWS = 5_000
+_ADAPTATIONS = 2
 
 
 @dataclass(frozen=True)
@@ -123,13 +133,6 @@ def subset(arrays: EvidenceArrays, claim_mask: np.ndarray, members: np.ndarray) 
     )
 
 
-def _component_log_likelihood(part: EvidenceArrays, r: np.ndarray) -> np.ndarray:
-    out = np.empty((r.shape[0], len(part.hypothesis_ids)))
-    for start in range(0, r.shape[0], _CHUNK):
-        out[start : start + _CHUNK] = claim_log_likelihood(part, r[start : start + _CHUNK]).sum(-2)
-    return out
-
-
 def quadrature_nodes(part: EvidenceArrays) -> np.ndarray:
     """Gauss-Jacobi nodes per reliability that make the quadrature exact.
 
@@ -152,7 +155,7 @@ def _quadrature(part: EvidenceArrays, nodes: np.ndarray) -> np.ndarray:
         axes_w.append(np.log(w / w.sum()))
     grid_r = np.stack(np.meshgrid(*axes_r, indexing="ij"), -1).reshape(-1, part.n_sampled)
     grid_w = sum(np.meshgrid(*axes_w, indexing="ij")).reshape(-1)
-    log_lik = _component_log_likelihood(part, grid_r)
+    log_lik = hypothesis_log_likelihood(part, grid_r)
     return special.logsumexp(log_lik + grid_w[:, None], axis=0)
 
 
@@ -165,36 +168,117 @@ def _uniforms(sources: tuple[str, ...], n: int, seed: int, stream: str) -> np.nd
     return np.stack(columns, -1)
 
 
+def _log_prior_logit(part: EvidenceArrays, z: np.ndarray) -> np.ndarray:
+    """log density of the Beta priors in logit space (Jacobian included), summed: shape (N,)."""
+    log_r, log_1mr = -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)
+    return (part.alpha * log_r + part.beta * log_1mr - special.betaln(part.alpha, part.beta)).sum(
+        -1
+    )
+
+
+def _log_target(part: EvidenceArrays, log_prior: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Unnormalized log posterior of logit reliabilities, H marginalized: shape (N,)."""
+    log_lik = hypothesis_log_likelihood(part, special.expit(z))
+    return _log_prior_logit(part, z) + special.logsumexp(log_lik + log_prior, axis=1)
+
+
+def _laplace(part: EvidenceArrays, log_prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mode and covariance of the logit-reliability posterior (finite differences, batched)."""
+    n = part.n_sampled
+    step = 1e-4
+
+    def negative(z: np.ndarray) -> float:
+        return -float(_log_target(part, log_prior, z[None, :])[0])
+
+    def gradient(z: np.ndarray) -> np.ndarray:
+        points = np.concatenate([z + step * np.eye(n), z - step * np.eye(n)])
+        values = -_log_target(part, log_prior, points)
+        return (values[:n] - values[n:]) / (2 * step)
+
+    start = special.logit(part.alpha / (part.alpha + part.beta))
+    mode = optimize.minimize(negative, start, jac=gradient, method="L-BFGS-B").x
+    h = 1e-3
+    eye = np.eye(n)
+    i, j = np.triu_indices(n)
+    shifts = [(+1, +1), (+1, -1), (-1, +1), (-1, -1)]
+    points = np.concatenate([mode + h * (a * eye[i] + b * eye[j]) for a, b in shifts])
+    values = _log_target(part, log_prior, points).reshape(4, -1)
+    upper = (values[0] - values[1] - values[2] + values[3]) / (4 * h * h)
+    hessian = np.zeros((n, n))
+    hessian[i, j] = upper
+    hessian[j, i] = upper
+    eigenvalues, vectors = np.linalg.eigh(-hessian)
+    eigenvalues = np.clip(eigenvalues, 1e-2, None)
+    covariance = (vectors / eigenvalues) @ vectors.T
+    return mode, covariance
+
+
+def _importance_once(
+    part: EvidenceArrays,
+    log_prior: np.ndarray,
+    mode: np.ndarray,
+    covariance: np.ndarray,
+    draws: int,
+    seed: int,
+    moments: bool = False,
+) -> Any:
+    """One importance-sampling pass; with ``moments``, the weighted mean and covariance of z."""
+    sources = part.sampled_sources
+    scale = _SCALE_INFLATION**2 * covariance
+    chol = np.linalg.cholesky(scale)
+    normal = special.ndtri(_uniforms(sources, draws, seed, "normal"))
+    key = ("|".join(sources),)
+    chi2 = stats.chi2.ppf(_uniforms(key, draws, seed, "chi2")[:, 0], _T_DOF)
+    from_t = mode + (normal @ chol.T) * np.sqrt(_T_DOF / chi2)[:, None]
+    prior = stats.beta(part.alpha, part.beta)
+    from_prior = special.logit(prior.ppf(_uniforms(sources, draws, seed, "prior")))
+    defensive = _uniforms(key, draws, seed, "mixture")[:, 0] < _DEFENSIVE_WEIGHT
+    z = np.where(defensive[:, None], from_prior, from_t)
+    log_p = _log_prior_logit(part, z)
+    log_t = stats.multivariate_t(loc=mode, shape=scale, df=_T_DOF).logpdf(z)
+    log_q = np.logaddexp(np.log(_DEFENSIVE_WEIGHT) + log_p, np.log1p(-_DEFENSIVE_WEIGHT) + log_t)
+    log_values = hypothesis_log_likelihood(part, special.expit(z)) + (log_p - log_q)[:, None]
+    shift = log_values.max()
+    values = np.exp(log_values - shift)
+    if moments:
+        weight = values @ np.exp(log_prior - log_prior.max())
+        weight /= weight.sum()
+        mean = weight @ z
+        centred = z - mean
+        return mean, (centred * weight[:, None]).T @ centred + 1e-9 * np.eye(len(mean))
+    z_hat = values.mean(0)
+    covariance_z = np.atleast_2d(np.cov(values, rowvar=False)) / draws
+    mixture = values @ np.exp(log_prior - log_prior.max())
+    ess = float(mixture.sum() ** 2 / np.sum(mixture**2))
+    scale_z = np.outer(z_hat, z_hat)
+    # A hypothesis whose Z underflows has posterior 0 and contributes nothing to the error.
+    relative = np.divide(covariance_z, scale_z, out=np.zeros_like(scale_z), where=scale_z > 0)
+    with np.errstate(divide="ignore"):
+        return np.log(z_hat) + shift, relative, ess
+
+
 def _importance(
     part: EvidenceArrays, log_prior: np.ndarray, draws: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """(Z[h] scaled, covariance of the Z estimate, ESS) by defensive importance sampling."""
-    prior = stats.beta(part.alpha, part.beta)
-    pilot_n = max(int(draws * _PILOT_FRACTION), 1000)
-    pilot = prior.ppf(_uniforms(part.sampled_sources, pilot_n, seed, "pilot"))
-    pilot_log_lik = _component_log_likelihood(part, pilot)
-    weight = special.logsumexp(pilot_log_lik + log_prior, axis=1)
-    weight = np.exp(weight - weight.max())
-    weight /= weight.sum()
-    mean = weight @ pilot
-    var = weight @ (pilot - mean) ** 2 * 2.0 + 1e-6
-    common = np.maximum(mean * (1.0 - mean) / var - 1.0, 0.5)
-    fitted = stats.beta(np.maximum(mean * common, 0.3), np.maximum((1.0 - mean) * common, 0.3))
+    """(log Z[h], relative covariance of the Z estimate, ESS) by importance sampling.
 
-    u = _uniforms(part.sampled_sources, draws, seed, "draw")
-    choose = _uniforms(("|".join(part.sampled_sources),), draws, seed, "mixture")[:, 0]
-    r = np.where((choose < _DEFENSIVE_WEIGHT)[:, None], prior.ppf(u), fitted.ppf(u))
-    log_p = prior.logpdf(r).sum(-1)
-    log_f = fitted.logpdf(r).sum(-1)
-    log_q = np.logaddexp(np.log(_DEFENSIVE_WEIGHT) + log_p, np.log1p(-_DEFENSIVE_WEIGHT) + log_f)
-    log_values = _component_log_likelihood(part, r) + (log_p - log_q)[:, None]
-    shift = log_values.max()
-    values = np.exp(log_values - shift)
-    z = values.mean(0)
-    covariance = np.atleast_2d(np.cov(values, rowvar=False)) / draws
-    mixture = values @ np.exp(log_prior - log_prior.max())
-    ess = float(mixture.sum() ** 2 / np.sum(mixture**2))
-    return np.log(z) + shift, covariance / np.outer(z, z), ess
+    The proposal is a multivariate t around the Laplace approximation of the reliabilities'
+    posterior (in logit space), mixed with the prior so that weights stay bounded. Draws
+    double from ``_FIRST_DRAWS`` until the effective sample size is comfortably above the
+    certification floor, or ``draws`` is reached.
+    """
+    center, covariance = _laplace(part, log_prior)
+    for _ in range(_ADAPTATIONS):
+        # Re-centre on the importance-weighted moments: the posterior is skewed on the logit
+        # scale, so its mean and spread fit better than the mode and curvature do.
+        pilot = _importance_once(part, log_prior, center, covariance, _PILOT_DRAWS, seed, True)
+        center, covariance = pilot
+    n = min(draws, _FIRST_DRAWS)
+    while True:
+        result = _importance_once(part, log_prior, center, covariance, n, seed)
+        if result[2] >= 2 * MIN_IMPORTANCE_ESS or n >= draws:
+            return result
+        n = min(2 * n, draws)
 
 
 def exact_posterior(

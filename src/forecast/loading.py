@@ -22,6 +22,8 @@ _PLAIN_TAGS = {
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
 }
+#: libyaml's safe loader when PyYAML was built with it (same marks, much faster), else Python's.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: Anchors and aliases can make a small file expand enormously; stop well before that.
 _MAX_NODES = 200_000
 
@@ -84,7 +86,7 @@ def load_yaml(path: Path, display: str | None = None) -> LoadedYaml:
 
 def parse_yaml(text: str, display: str) -> LoadedYaml:
     """Parse YAML text with line numbers; raise ``SpecError`` on any syntax problem."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         try:
             node = loader.get_single_node()
@@ -107,7 +109,7 @@ def parse_yaml(text: str, display: str) -> LoadedYaml:
 class _Walker:
     """Turn a composed node tree into plain data, recording lines and refusing unsafe tags."""
 
-    def __init__(self, loader: yaml.SafeLoader, display: str):
+    def __init__(self, loader: Any, display: str):
         self.loader = loader
         self.display = display
         self.lines: dict[Loc, int] = {}

@@ -12,6 +12,7 @@ Definitions used here, in the update report and in the briefing (see ``docs/mode
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from forecast.constants import ADMIRALTY_GRADES, HDI_PROB, ICD203_BANDS
-from forecast.likelihood import claim_log_likelihood, hypothesis_log_likelihood, log_softmax
+from forecast.likelihood import claim_log_likelihood, log_softmax
 from forecast.sample import FitResult, import_arviz
 
 
@@ -106,7 +107,7 @@ def claim_table(result: FitResult) -> pd.DataFrame:
 def _uniform_reweighting(result: FitResult) -> tuple[np.ndarray, np.ndarray]:
     """Draws of P(H | E, r) under a uniform prior and their importance weights."""
     arrays = result.arrays
-    log_lik = hypothesis_log_likelihood(arrays, result.reliability_draws)
+    log_lik = result.draw_log_likelihood
     n = log_lik.shape[1]
     uniform = np.full(n, -np.log(n))
     log_weight = np.logaddexp.reduce(log_lik + uniform, axis=1) - np.logaddexp.reduce(
@@ -124,6 +125,10 @@ class PosteriorReport:
 
     def table(self) -> pd.DataFrame:
         """Per hypothesis: prior, posterior mean, sd, HDI, word; the same under a uniform prior."""
+        return self._table.copy()
+
+    @cached_property
+    def _table(self) -> pd.DataFrame:
         result, spec = self.result, self.result.spec
         exact = result.exact
         n = len(spec.hypotheses)

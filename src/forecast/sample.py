@@ -7,6 +7,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -133,6 +134,11 @@ class FitResult:
         """``nuts`` or ``exact``."""
         return "nuts" if self.idata is not None else "exact"
 
+    @cached_property
+    def draw_log_likelihood(self) -> np.ndarray:
+        """log P(E | h, r) for every posterior draw: shape (chains * draws, H)."""
+        return hypothesis_log_likelihood(self.arrays, self.reliability_draws)
+
     @property
     def reliability_draws(self) -> np.ndarray:
         """Posterior draws of the sampled reliabilities, shape (chains * draws, S)."""
@@ -169,7 +175,7 @@ def agreement_of(idata: Any, exact: ExactResult) -> Agreement:
     mcse = az.mcse(idata, var_names=["p_H"])["p_H"].values
     sampled = idata.posterior["p_H"].mean(("chain", "draw")).values
     difference = sampled - exact.posterior
-    combined = np.sqrt(np.nan_to_num(mcse) ** 2 + exact.standard_error**2)
+    combined = np.sqrt(np.nan_to_num(mcse) ** 2 + np.nan_to_num(exact.standard_error) ** 2)
     tolerance = np.maximum(AGREEMENT_SIGMAS * combined, AGREEMENT_FLOOR)
     return Agreement(float(np.max(np.abs(difference))), tolerance, difference, exact.certified)
 
@@ -195,7 +201,7 @@ def _claim_terms(arrays: EvidenceArrays, idata: Any) -> Any:
     return xr.Dataset({"claim_log_likelihood": data}, attrs={"evaluated_at": at})
 
 
-def _log_density_groups(arrays: EvidenceArrays, idata: Any) -> dict[str, Any]:
+def _log_density_groups(arrays: EvidenceArrays, idata: Any, log_lik: np.ndarray) -> dict[str, Any]:
     """``log_likelihood`` (log p(E | r) per draw), ``log_prior`` and per-claim terms.
 
     Computed in NumPy from the same formula the model uses (a test checks them against
@@ -208,7 +214,6 @@ def _log_density_groups(arrays: EvidenceArrays, idata: Any) -> dict[str, Any]:
     posterior = idata.posterior
     r = posterior["reliability"].values
     chains, draws = r.shape[:2]
-    log_lik = hypothesis_log_likelihood(arrays, r.reshape(chains * draws, -1))
     evidence = np.logaddexp.reduce(log_lik + arrays.log_prior, axis=1).reshape(chains, draws)
     log_prior = stats.beta(arrays.alpha, arrays.beta).logpdf(r)
     dims = {"chain": posterior.chain.values, "draw": posterior.draw.values}
@@ -260,11 +265,10 @@ def fit(spec: Spec, options: FitOptions = FitOptions()) -> FitResult:
         raise FitError(f"sampling failed: {exc}") from exc
     finally:
         pymc_logger.setLevel(level)
-    idata.add_groups(_log_density_groups(arrays, idata))
     idata.posterior.attrs.update(
         {"spec_sha256": spec.sha256, "model": spec.name, "seed": options.seed, "hdi_prob": HDI_PROB}
     )
-    return FitResult(
+    result = FitResult(
         spec,
         arrays,
         options,
@@ -273,3 +277,5 @@ def fit(spec: Spec, options: FitOptions = FitOptions()) -> FitResult:
         diagnostics=diagnostics_of(idata),
         agreement=agreement_of(idata, exact),
     )
+    idata.add_groups(_log_density_groups(arrays, idata, result.draw_log_likelihood))
+    return result

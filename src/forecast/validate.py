@@ -641,7 +641,7 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File], hashes: A
         )
 
     _check_opinions(checker, claim_records, source_records, claim_entries, sources)
-    _warn_near_duplicates(checker, attestations, document_records)
+    _warn_near_duplicates(checker, attestations)
 
     if checker.problems:
         return None
@@ -727,23 +727,30 @@ def _check_opinions(
             )
 
 
-def _warn_near_duplicates(
-    checker: _Checker, attestations: dict[str, _Entry], documents: dict[str, DocumentRecord]
-) -> None:
-    items = sorted(attestations.items())
-    grams = {aid: shingles(entry.item.quote, SHINGLE_WORDS) for aid, entry in items}
-    for i, (aid, entry) in enumerate(items):
-        for bid, other in items[i + 1 :]:
-            if entry.item.document == other.item.document:
-                continue
-            if entry.item.restates == bid or other.item.restates == aid:
-                continue
-            similarity = jaccard(grams[aid], grams[bid])
-            if similarity >= NEAR_DUPLICATE_SIMILARITY:
-                checker.warnings.append(
-                    other.problem(
-                        "quote",
-                        f"near-duplicate of {aid!r} in {entry.item.document!r} "
-                        f"(shingle similarity {similarity:.2f}): is one a copy of the other?",
-                    )
+def _warn_near_duplicates(checker: _Checker, attestations: dict[str, _Entry]) -> None:
+    items = dict(sorted(attestations.items()))
+    grams = {aid: shingles(entry.item.quote, SHINGLE_WORDS) for aid, entry in items.items()}
+    # Only pairs sharing a shingle can be similar: index quotes by shingle instead of
+    # comparing all pairs.
+    by_gram: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for aid, quote_grams in grams.items():
+        for gram in quote_grams:
+            by_gram[gram].append(aid)
+    candidates = {
+        (a, b) for ids in by_gram.values() for i, a in enumerate(ids) for b in ids[i + 1 :]
+    }
+    for aid, bid in sorted(candidates):
+        entry, other = items[aid], items[bid]
+        if entry.item.document == other.item.document:
+            continue
+        if entry.item.restates == bid or other.item.restates == aid:
+            continue
+        similarity = jaccard(grams[aid], grams[bid])
+        if similarity >= NEAR_DUPLICATE_SIMILARITY:
+            checker.warnings.append(
+                other.problem(
+                    "quote",
+                    f"near-duplicate of {aid!r} in {entry.item.document!r} "
+                    f"(shingle similarity {similarity:.2f}): is one a copy of the other?",
                 )
+            )
