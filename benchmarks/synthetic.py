@@ -19,7 +19,9 @@ def write_project(
     hyp_ids = [f"h{i:02d}" for i in range(hypotheses)]
     src_ids = [f"s{i:02d}" for i in range(sources)]
     grades = "ABCDEF"
-    sentences = [f"Report {c:04d} says that event {c:04d} took place as described." for c in range(claims)]
+    sentences = [
+        f"Report {c:04d} says that event {c:04d} took place as described." for c in range(claims)
+    ]
     (root / "seeds" / "reports.txt").write_text("\n".join(sentences) + "\n")
     model = {
         "name": "synthetic",
@@ -31,16 +33,28 @@ def write_project(
                 "id": h,
                 "label": f"Hypothesis {h}",
                 "description": "Synthetic.",
-                "prior": 1.0 / hypotheses if i < hypotheses - 1 else 1.0 - (hypotheses - 1) / hypotheses,
+                "prior": 1.0 / hypotheses
+                if i < hypotheses - 1
+                else 1.0 - (hypotheses - 1) / hypotheses,
                 "prior_rationale": "Uniform.",
             }
             for i, h in enumerate(hyp_ids)
         ],
         "documents": [
-            {"id": "reports", "path": "seeds/reports.txt", "title": "Reports", "author": "Generated"}
+            {
+                "id": "reports",
+                "path": "seeds/reports.txt",
+                "title": "Reports",
+                "author": "Generated",
+            }
         ],
         "sources": [
-            {"id": s, "name": f"Source {s}", "grade": grades[i % 5], "grade_rationale": "Synthetic."}
+            {
+                "id": s,
+                "name": f"Source {s}",
+                "grade": grades[i % 5],
+                "grade_rationale": "Synthetic.",
+            }
             for i, s in enumerate(src_ids)
         ],
     }
@@ -62,13 +76,20 @@ def write_project(
                         "source": src_ids[w],
                         "document": "reports",
                         # Distinct passages of the same sentence, one per witness.
-                        "quote": sentences[c].split(" says ")[0] if k == 0 else sentences[c][-(30 + k) :],
+                        "quote": sentences[c].split(" says ")[0]
+                        if k == 0
+                        else sentences[c][-(30 + k) :],
                     }
                     for k, w in enumerate(witnesses)
                 ],
             }
         )
-    evidence = {"model": "synthetic", "judged_by": "Generator", "judged_on": "2026-11-30", "claims": claim_items}
+    evidence = {
+        "model": "synthetic",
+        "judged_by": "Generator",
+        "judged_on": "2026-11-30",
+        "claims": claim_items,
+    }
     (root / "models" / "synthetic.yaml").write_text(yaml.safe_dump(model, sort_keys=False))
     (root / "evidence" / "synthetic.yaml").write_text(yaml.safe_dump(evidence, sort_keys=False))
     return root / "models" / "synthetic.yaml"
@@ -81,7 +102,11 @@ def main() -> None:
     parser.add_argument("--hypotheses", type=int, default=10)
     parser.add_argument("--sources", type=int, default=20)
     args = parser.parse_args()
-    print(write_project(args.root, claims=args.claims, hypotheses=args.hypotheses, sources=args.sources))
+    print(
+        write_project(
+            args.root, claims=args.claims, hypotheses=args.hypotheses, sources=args.sources
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from scipy import optimize, stats
 
 from forecast.constants import ADMIRALTY_GRADES, HDI_PROB, ICD203_BANDS
 from forecast.likelihood import claim_log_likelihood, log_softmax
-from forecast.sample import FitResult, import_arviz
+from forecast.sample import FitResult, import_arviz, quiet_constant_draws
 
 
 def icd203_word(probability: float) -> str:
@@ -37,7 +37,11 @@ def percent(probability: float) -> str:
     if np.isnan(probability):
         return "—"
     value = 100 * probability
-    if 0 < value < 1:
+    if 0 < value < 0.1:
+        return "<0.1 %"
+    if 99.9 < value < 100:
+        return ">99.9 %"
+    if 0 < value < 1 or 99 < value < 100:
         return f"{value:.1f} %"
     return f"{value:.0f} %"
 
@@ -136,8 +140,9 @@ class PosteriorReport:
             az = import_arviz()
             p = result.idata.posterior["p_H"].values.reshape(-1, n)
             mean, sd = p.mean(0), p.std(0, ddof=1)
-            hdi = az.hdi(result.idata, var_names=["p_H"], hdi_prob=HDI_PROB)["p_H"].values
-            mcse = az.mcse(result.idata, var_names=["p_H"])["p_H"].values
+            with quiet_constant_draws():
+                hdi = az.hdi(result.idata, var_names=["p_H"], hdi_prob=HDI_PROB)["p_H"].values
+                mcse = np.nan_to_num(az.mcse(result.idata, var_names=["p_H"])["p_H"].values)
             up, weights = _uniform_reweighting(result)
             u_mean = weights @ up
             u_sd = np.sqrt(weights @ (up - u_mean) ** 2)

@@ -6,6 +6,8 @@ import logging
 import math
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -60,6 +62,17 @@ def import_pymc() -> Any:
     import pymc
 
     return pymc
+
+
+@contextmanager
+def quiet_constant_draws() -> Iterator[None]:
+    """Silence ArviZ's divide-by-zero warnings for draws with no spread (a constant p_H).
+
+    Such components are excluded from diagnostics and get a zero Monte Carlo error.
+    """
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="arviz")
+        yield
 
 
 @dataclass(frozen=True)
@@ -158,8 +171,9 @@ class FitResult:
 def diagnostics_of(idata: Any) -> Diagnostics:
     """Max r-hat and min bulk ESS over reliabilities and p_H, and the number of divergences."""
     az = import_arviz()
-    summary = az.summary(idata, var_names=["reliability", "p_H"], kind="diagnostics")
-    spread = az.summary(idata, var_names=["reliability", "p_H"], kind="stats")["sd"]
+    with quiet_constant_draws():
+        summary = az.summary(idata, var_names=["reliability", "p_H"], kind="diagnostics")
+        spread = az.summary(idata, var_names=["reliability", "p_H"], kind="stats")["sd"]
     varying = spread > 1e-12
     rhat = summary.loc[varying, "r_hat"]
     ess = summary.loc[varying, "ess_bulk"]
@@ -172,7 +186,8 @@ def diagnostics_of(idata: Any) -> Diagnostics:
 def agreement_of(idata: Any, exact: ExactResult) -> Agreement:
     """Compare posterior means of p_H with the exact engine, within 3 combined SEs or the floor."""
     az = import_arviz()
-    mcse = az.mcse(idata, var_names=["p_H"])["p_H"].values
+    with quiet_constant_draws():
+        mcse = az.mcse(idata, var_names=["p_H"])["p_H"].values
     sampled = idata.posterior["p_H"].mean(("chain", "draw")).values
     difference = sampled - exact.posterior
     combined = np.sqrt(np.nan_to_num(mcse) ** 2 + np.nan_to_num(exact.standard_error) ** 2)

@@ -1,0 +1,125 @@
+"""Time the main jobs in one run and print them as ratios to `python -c "import pymc"`.
+
+    python benchmarks/bench_fit.py [--repeat 2] [--write benchmarks/RESULTS.md]
+
+(a) import pymc, (b) `forecast fit` on the seed model with a warm compile cache,
+(c) `forecast fit --method exact`, (d) `forecast fit` on a synthetic model of 1000 claims x
+10 hypotheses x 20 sources, end to end, and (e) `forecast update` of one claim against (b).
+Each job runs once to warm caches, then ``--repeat`` times; the median is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+from synthetic import write_project  # noqa: E402
+
+FORECAST = [sys.executable, "-m", "forecast"]
+
+
+def timed(command: list[str], cwd: Path, repeat: int) -> float:
+    """Median wall time of a command after one warm-up run."""
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def copy_seed_project(target: Path) -> Path:
+    for part in ("models", "evidence", "seeds", "examples"):
+        if (REPO / part).exists():
+            shutil.copytree(REPO / part, target / part)
+    return target
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--write", type=Path, default=None)
+    args = parser.parse_args()
+
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        seed = copy_seed_project(tmp / "seed")
+        synthetic = tmp / "synthetic"
+        write_project(synthetic, claims=1000, hypotheses=10, sources=20)
+
+        figures["a"] = timed([sys.executable, "-c", "import pymc"], tmp, args.repeat)
+        figures["b"] = timed([*FORECAST, "fit", "--no-plots"], seed, args.repeat)
+        figures["c"] = timed(
+            [*FORECAST, "fit", "--method", "exact", "--no-plots"], seed, args.repeat
+        )
+        figures["d"] = timed([*FORECAST, "fit", "--no-plots"], synthetic, args.repeat)
+        summary = json.loads((synthetic / "results" / "synthetic" / "summary.json").read_text())
+        rhat = summary["diagnostics"]["max_rhat"]
+        example = seed / "examples" / "new-evidence.yaml"
+        if example.exists():
+            figures["e"] = timed(
+                [*FORECAST, "update", "--evidence", str(example), "--dry-run"], seed, args.repeat
+            )
+
+    a = figures["a"]
+    rows = [
+        ("a", "python -c 'import pymc'", figures["a"]),
+        ("b", "forecast fit (seed model, warm cache)", figures["b"]),
+        ("c", "forecast fit --method exact (seed model)", figures["c"]),
+        ("d", "forecast fit (1000 claims x 10 hypotheses x 20 sources)", figures["d"]),
+    ]
+    if "e" in figures:
+        rows.append(("e", "forecast update --dry-run (one new claim, seed model)", figures["e"]))
+    lines = [
+        f"Benchmark of {dt.date.today().isoformat()} on {machine()}",
+        f"median of {args.repeat} runs after one warm-up; ratios against (a) in the same run",
+        "",
+        "| job | what | seconds | ratio to (a) |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {key} | {what} | {sec:.2f} | {sec / a:.2f} |" for key, what, sec in rows]
+    lines += [
+        "",
+        f"- b/a = {figures['b'] / a:.2f} (target <= 3)",
+        f"- d = {figures['d']:.1f} s end to end (target <= 30 s), max r-hat {rhat:.3f} (target <= 1.01)",
+    ]
+    if "e" in figures:
+        lines.append(
+            f"- e/b = {figures['e'] / figures['b']:.2f} (one-claim update against a full fit)"
+        )
+    text = "\n".join(lines)
+    print(text)
+    if args.write:
+        previous = args.write.read_text() if args.write.exists() else "# Benchmark results\n"
+        args.write.write_text(previous.rstrip("\n") + "\n\n" + text + "\n")
+
+
+if __name__ == "__main__":
+    main()
