@@ -281,7 +281,7 @@ class PosteriorReport:
                 f"{row.word:<20} {row.uniform_prior_mean:>14.3f}"
             )
         lines.append("")
-        lines += self._checks()
+        lines += self.checks()
         ranked = table.sort_values("mean", ascending=False)
         top, row = ranked.index[0], ranked.iloc[0]
         interval = (
@@ -297,7 +297,8 @@ class PosteriorReport:
         ]
         return "\n".join(lines)
 
-    def _checks(self) -> list[str]:
+    def checks(self) -> list[str]:
+        """Lines on the method, diagnostics and the exact cross-check."""
         result = self.result
         lines = []
         if result.idata is None:
@@ -343,3 +344,168 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
                 record[key] = value
         out.append(record)
     return out
+
+
+def _fixed_reliability_posterior(arrays: Any, reliability: dict[str, float]) -> np.ndarray:
+    """P(H | E, r) at given reliabilities (by source id)."""
+    r = np.array([reliability[s] for s in arrays.sampled_sources])
+    log_joint = arrays.log_prior + claim_log_likelihood(arrays, r).sum(axis=0)
+    return np.exp(log_softmax(log_joint))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-300, 1.0 - 1e-16)
+    return np.log(p) - np.log1p(-p)
+
+
+@dataclass(frozen=True)
+class UpdateReport:
+    """Before and after an update: posteriors, the claims that moved them, and why."""
+
+    before: dict[str, Any]
+    before_arrays: Any
+    before_as_of: Any
+    result: FitResult
+    items: dict[str, list[str]]
+    source_file: str
+    source_sha256: str
+
+    @cached_property
+    def _reliability(self) -> dict[str, float]:
+        arrays = self.result.arrays
+        return dict(
+            zip(arrays.sampled_sources, self.result.posterior_mean_reliability, strict=True)
+        )
+
+    def table(self) -> pd.DataFrame:
+        """Per hypothesis: posterior mean and HDI before and after, words, change."""
+        after = PosteriorReport(self.result).table()
+        rows = []
+        for hid, row in after.iterrows():
+            b = self.before[str(hid)]
+            rows.append(
+                {
+                    "hypothesis": hid,
+                    "before_mean": b["mean"],
+                    "before_hdi_low": np.nan if b["hdi_low"] is None else b["hdi_low"],
+                    "before_hdi_high": np.nan if b["hdi_high"] is None else b["hdi_high"],
+                    "before_word": b["word"],
+                    "after_mean": row["mean"],
+                    "after_hdi_low": row["hdi_low"],
+                    "after_hdi_high": row["hdi_high"],
+                    "after_word": row["word"],
+                    "change": row["mean"] - b["mean"],
+                }
+            )
+        return pd.DataFrame(rows).set_index("hypothesis")
+
+    def movers(self) -> pd.DataFrame:
+        """New and newly attested claims with their log Bayes factors at r* (docs/model.md).
+
+        For a claim that existed before, the figure is the change in its LBF.
+        """
+        after = self.result.arrays
+        r_after = np.array([self._reliability[s] for s in after.sampled_sources])
+        lbf_after = log_bayes_factors(claim_log_likelihood(after, r_after), after.log_prior)
+        before = self.before_arrays
+        r_before = np.array([self._reliability[s] for s in before.sampled_sources])
+        lbf_before = log_bayes_factors(claim_log_likelihood(before, r_before), before.log_prior)
+        before_index = {c: i for i, c in enumerate(before.claim_ids)}
+        attested = {
+            a.claim_id
+            for a in self.result.spec.attestations
+            if a.id in set(self.items["attestations"])
+        }
+        rows = []
+        for i, claim_id in enumerate(after.claim_ids):
+            if claim_id not in attested and claim_id not in self.items["claims"]:
+                continue
+            lbf = lbf_after[i].copy()
+            status = "new claim"
+            if claim_id in before_index:
+                lbf -= lbf_before[before_index[claim_id]]
+                status = "new attestation"
+            row: dict[str, Any] = {"claim": claim_id, "status": status}
+            row |= {h: float(v) for h, v in zip(after.hypothesis_ids, lbf, strict=True)}
+            row["largest"] = float(np.max(np.abs(lbf)))
+            rows.append(row)
+        frame = pd.DataFrame(rows)
+        if frame.empty:
+            return frame
+        return frame.set_index("claim").sort_values("largest", ascending=False)
+
+    def decomposition(self) -> pd.DataFrame:
+        """Change in each hypothesis' log-odds: at fixed reliabilities r*, and through them."""
+        after_table = PosteriorReport(self.result).table()
+        before_mean = np.array([self.before[str(h)]["mean"] for h in after_table.index])
+        total = _logit(after_table["mean"].to_numpy()) - _logit(before_mean)
+        fixed = _logit(
+            _fixed_reliability_posterior(self.result.arrays, self._reliability)
+        ) - _logit(_fixed_reliability_posterior(self.before_arrays, self._reliability))
+        return pd.DataFrame(
+            {
+                "total": total,
+                "at_fixed_reliabilities": fixed,
+                "through_shared_reliabilities": total - fixed,
+            },
+            index=after_table.index,
+        )
+
+    def text(self) -> str:
+        """The before/after report printed by ``forecast update``."""
+        counts = ", ".join(
+            f"{len(v)} {k if len(v) != 1 else k.removesuffix('s')}"
+            for k, v in self.items.items()
+            if v
+        )
+        spec = self.result.spec
+        lines = [
+            f"Update of {spec.name} with {self.source_file} (sha256 {self.source_sha256[:12]}…): "
+            f"{counts or 'nothing new'}",
+            f"As of: {spec.as_of() or 'undated'} (was {self.before_as_of or 'undated'})",
+            "",
+        ]
+        header = (
+            f"{'hypothesis':<18} {'before':>7} {'94% HDI':>13}    "
+            f"{'after':>7} {'94% HDI':>13}  ICD-203"
+        )
+        lines += [header, "-" * (len(header) + 20)]
+
+        def hdi(low: float, high: float) -> str:
+            if np.isnan(low):
+                return "—"
+            return f"{100 * low:.0f}–{100 * high:.0f} %"
+
+        for hid, row in self.table().iterrows():
+            word = row.after_word
+            if row.before_word != row.after_word:
+                word = f"{row.before_word} -> {row.after_word}"
+            before = hdi(row.before_hdi_low, row.before_hdi_high)
+            after = hdi(row.after_hdi_low, row.after_hdi_high)
+            lines.append(
+                f"{hid:<18} {row.before_mean:>7.3f} {before:>13} -> "
+                f"{row.after_mean:>7.3f} {after:>13}  {word}"
+            )
+        movers = self.movers()
+        lines += [
+            "",
+            "Claims that moved it most (log Bayes factor at the posterior-mean reliabilities):",
+        ]
+        if movers.empty:
+            lines.append("  (none)")
+        for claim_id, row in movers.head(5).iterrows():
+            values = row.drop(["status", "largest"]).astype(float)
+            top = values.abs().sort_values(ascending=False).index[:3]
+            detail = ", ".join(f"{h} {values[h]:+.2f}" for h in top)
+            lines.append(f"  {claim_id:<36} {row.status:<16} {detail}")
+        lines += [
+            "",
+            "Change in log-odds: total = at fixed reliabilities + through shared reliabilities",
+        ]
+        for hid, row in self.decomposition().iterrows():
+            lines.append(
+                f"  {hid:<18} {row.total:+.3f} = {row.at_fixed_reliabilities:+.3f} "
+                f"{row.through_shared_reliabilities:+.3f}"
+            )
+        lines += ["", *PosteriorReport(self.result).checks()]
+        return "\n".join(lines)

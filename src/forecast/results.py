@@ -45,20 +45,25 @@ class StagedResults:
 
     def publish(self) -> Path:
         """Point ``results/<model>`` at this run (atomic) and remove runs no longer linked."""
-        if self.link.exists() and not self.link.is_symlink():
-            raise ResultsError(f"{self.link} is not a link made by forecast; move it away first")
-        tmp_link = self.link.with_name(f".{self.link.name}.link-{os.getpid()}")
-        tmp_link.unlink(missing_ok=True)
-        os.symlink(os.path.relpath(self.run_dir, self.link.parent), tmp_link)
-        os.replace(tmp_link, self.link)
-        for other in self.run_dir.parent.iterdir():
-            if other != self.run_dir and other.name.startswith(f"{self.link.name}@"):
-                shutil.rmtree(other, ignore_errors=True)
-        return self.link
+        return publish_run(self.link, self.run_dir)
 
     def discard(self) -> None:
         """Remove the staged run; the published results stay as they were."""
         shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def publish_run(link: Path, run_dir: Path) -> Path:
+    """Point ``link`` at ``run_dir`` with one atomic rename; remove the model's other runs."""
+    if link.exists() and not link.is_symlink():
+        raise ResultsError(f"{link} is not a link made by forecast; move it away first")
+    tmp_link = link.with_name(f".{link.name}.link-{os.getpid()}")
+    tmp_link.unlink(missing_ok=True)
+    os.symlink(os.path.relpath(run_dir, link.parent), tmp_link)
+    os.replace(tmp_link, link)
+    for other in run_dir.parent.iterdir():
+        if other != run_dir and other.name.startswith(f"{link.name}@"):
+            shutil.rmtree(other, ignore_errors=True)
+    return link
 
 
 def stage_results(result: FitResult, results_root: Path, *, plots: bool = True) -> StagedResults:

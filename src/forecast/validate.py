@@ -8,6 +8,7 @@ they quote; it returns a validated :class:`~forecast.spec.Spec` or raises
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -301,13 +302,11 @@ def load_spec(model_path: Path, extra: Sequence[EvidenceInput] = ()) -> Spec:
 
     files: list[_File] = []
     model_file: _File | None = None
-    hashes = hashlib.sha256()
     try:
         loaded = load_yaml(model_path, display_path(model_path))
         model = parse_file(loaded, ModelFile)
         model_file = _File(loaded, model, seeds)
         files.append(model_file)
-        hashes.update(model_path.read_bytes())
     except SpecError as exc:
         checker.problems.extend(exc.problems)
 
@@ -332,20 +331,19 @@ def load_spec(model_path: Path, extra: Sequence[EvidenceInput] = ()) -> Spec:
         if not evidence.claims and not evidence.attestations:
             checker.add(loaded.problem((), "evidence file has neither claims nor attestations"))
         files.append(_File(loaded, evidence, documents_dir))
-        hashes.update(path.read_bytes())
 
     if model_file is None:
         raise SpecError(checker.problems)
     model = model_file.parsed
     assert isinstance(model, ModelFile)
-    spec = _resolve(checker, model_file, files, hashes)
+    spec = _resolve(checker, model_file, files)
     if checker.problems:
         raise SpecError(checker.problems)
     assert spec is not None
     return spec
 
 
-def _resolve(checker: _Checker, model_file: _File, files: list[_File], hashes: Any) -> Spec | None:
+def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec | None:
     model = model_file.parsed
     assert isinstance(model, ModelFile)
 
@@ -645,8 +643,6 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File], hashes: A
 
     if checker.problems:
         return None
-    for record in document_records.values():
-        hashes.update(record.text.encode("utf-8"))
     return Spec(
         name=model.name,
         title=model.title,
@@ -658,8 +654,42 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File], hashes: A
         claims=tuple(claim_records),
         evidence_files=tuple(f.loaded.display for f in files[1:]),
         warnings=tuple(sorted(checker.warnings)),
-        sha256=hashes.hexdigest(),
+        sha256=spec_hash(model, claim_records, source_records, document_records),
     )
+
+
+def spec_hash(
+    model: ModelFile,
+    claims: list[ClaimRecord],
+    sources: dict[str, SourceRecord],
+    documents: dict[str, DocumentRecord],
+) -> str:
+    """sha256 of everything the posterior depends on, independent of file layout and comments.
+
+    A stored copy of an evidence file (paths rewritten, comments dropped) hashes the same as
+    the original, so results can be matched to the spec they were computed from.
+    """
+    content = {
+        "model": model.name,
+        "hypotheses": [[h.id, h.prior] for h in model.hypotheses],
+        "sources": [
+            [s.id, s.fixed_reliability, s.alpha, s.beta, s.judgment_reliability]
+            for s in sorted(sources.values(), key=lambda s: s.id)
+        ],
+        "claims": [
+            [c.id, c.kind, list(c.theta), c.is_opinion]
+            + [
+                [a.id, a.source_id, a.document_id, a.quote, a.say_anyway, a.counted]
+                for a in c.attestations
+            ]
+            for c in claims
+        ],
+        "documents": {
+            d: hashlib.sha256(r.text.encode("utf-8")).hexdigest()
+            for d, r in sorted(documents.items())
+        },
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def _check_outcome(checker: _Checker, entry: _Entry, questions: dict[str, _Entry]) -> None:

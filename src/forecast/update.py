@@ -1,0 +1,335 @@
+"""``forecast update``: add new evidence atomically, refit, report before and after, record it.
+
+Order of writes (see ``docs/updates.md``):
+
+1. validate the new file against the model and all existing evidence (nothing written);
+2. fit the model with the new evidence and stage its results (an unpublished run folder);
+3. journal the files about to be created, with their sha256, in the ledger;
+4. create the source-text copies in ``seeds/``, then the stored evidence file in ``evidence/``
+   (each a new file, written to a temporary name and renamed into place);
+5. reload the project from disk and check it hashes to the spec that was fitted;
+6. in one SQLite transaction, append the update to the ledger and clear the journal;
+7. publish the staged results (one atomic rename of the ``results/<model>`` link).
+
+Any failure before step 6, Ctrl-C included, removes what steps 2 to 4 created and clears
+the journal, so ``evidence/``, ``seeds/``, ``results/`` and the ledger are as before. A crash
+that kills the process is repaired by :func:`recover` at the next update or fit: a journal
+row means "remove these files"; a committed update whose results were not published is
+published then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from forecast.errors import EvidenceError, ForecastError, LedgerError, Problem, SpecError
+from forecast.ledger import Ledger, sha256_file
+from forecast.loading import dump_yaml, load_yaml
+from forecast.spec import EvidenceFile, Spec
+from forecast.validate import (
+    EVIDENCE_DIR,
+    SEEDS_DIR,
+    EvidenceInput,
+    display_path,
+    load_spec,
+    parse_file,
+    project_root,
+)
+
+RESULTS_DIR = "results"
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """A file the update will create: its path in the project and its exact bytes."""
+
+    path: Path
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        """sha256 of the content."""
+        return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass(frozen=True)
+class UpdatePlan:
+    """A validated update: the specs before and after, and the files it would create."""
+
+    root: Path
+    model_path: Path
+    evidence_path: Path
+    evidence_sha256: str
+    before: Spec
+    after: Spec
+    new_files: tuple[NewFile, ...]
+    items: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _unique(path: Path, content: bytes, taken: set[Path]) -> Path | None:
+    """``path``, or ``name-2.ext``… if taken by other content; None if identical content exists."""
+    candidate, n = path, 1
+    while candidate.exists() or candidate in taken:
+        if candidate.exists() and candidate.read_bytes() == content:
+            return None
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
+
+
+def plan_update(model_path: Path, evidence_path: Path, today: dt.date | None = None) -> UpdatePlan:
+    """Validate ``evidence_path`` against the model and work out what an update would write.
+
+    Every rule of ``forecast check`` applies, plus: ids already used and quotes a source already
+    attests are rejected naming the existing item (the duplicate rules of the validator).
+    """
+    model_path = Path(model_path)
+    evidence_path = Path(evidence_path)
+    root = project_root(model_path)
+    before = load_spec(model_path)
+    if not evidence_path.is_file():
+        raise EvidenceError([Problem(display_path(evidence_path), 1, "(file)", "file not found")])
+    try:
+        after = load_spec(
+            model_path, [EvidenceInput(evidence_path, evidence_path.parent.resolve())]
+        )
+    except SpecError as exc:
+        raise EvidenceError(exc.problems) from None
+
+    loaded = load_yaml(evidence_path, display_path(evidence_path))
+    parsed = parse_file(loaded, EvidenceFile)
+    data = dict(loaded.data)
+    taken: set[Path] = set()
+    new_files: list[NewFile] = []
+    documents = []
+    for raw, document in zip(data.get("documents", []), parsed.documents, strict=True):
+        raw = dict(raw)
+        if document.text is not None:
+            content = document.text.encode("utf-8")
+            target = root / SEEDS_DIR / f"{document.id}.txt"
+        else:
+            assert document.path is not None
+            source = (evidence_path.parent / document.path).resolve()
+            content = source.read_bytes()
+            target = root / SEEDS_DIR / source.name
+        unique = _unique(target, content, taken)
+        if unique is not None:
+            taken.add(unique)
+            new_files.append(NewFile(unique, content))
+            target = unique
+        raw.pop("text", None)
+        raw["path"] = f"{SEEDS_DIR}/{target.name}"
+        documents.append(raw)
+    if documents:
+        data["documents"] = documents
+
+    sha = sha256_file(evidence_path)
+    today = today or dt.date.today()
+    header = (
+        f"# Stored by forecast update on {today.isoformat()} from {evidence_path.name} "
+        f"(sha256 {sha}).\n"
+    )
+    stored = (header + dump_yaml(data)).encode("utf-8")
+    stored_path = _unique(
+        root / EVIDENCE_DIR / f"{today.isoformat()}-{evidence_path.stem}.yaml", b"", taken
+    )
+    assert stored_path is not None
+    new_files.append(NewFile(stored_path, stored))
+
+    items = {
+        "claims": sorted({c.id for c in after.claims} - {c.id for c in before.claims}),
+        "attestations": sorted(
+            {a.id for a in after.attestations} - {a.id for a in before.attestations}
+        ),
+        "documents": sorted(set(after.documents) - set(before.documents)),
+        "sources": sorted(set(after.sources) - set(before.sources)),
+    }
+    return UpdatePlan(root, model_path, evidence_path, sha, before, after, tuple(new_files), items)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages a posterior depends on, for the ledger."""
+    import platform
+
+    out = {"python": platform.python_version()}
+    for name in ("forecast", "pymc", "pytensor", "arviz", "numpy", "scipy"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[name] = metadata.version(name)
+    return out
+
+
+def _write_new(path: Path, content: bytes) -> None:
+    """Create ``path`` with ``content`` via a temporary file and a rename; never overwrite."""
+    if path.exists():
+        raise ForecastError(f"{display_path(path)} already exists; an update never overwrites")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "xb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, path)  # fails if path appeared meanwhile, unlike os.replace
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _remove_created(files: list[dict[str, str]], root: Path) -> list[str]:
+    """Remove files an unfinished update created (only if they hold what it wrote)."""
+    left = []
+    for entry in files:
+        path = root / entry["path"]
+        if path.exists():
+            if sha256_file(path) == entry["sha256"]:
+                path.unlink()
+            else:
+                left.append(entry["path"])
+    return left
+
+
+def recover(root: Path) -> list[str]:
+    """Repair what a killed update left; return one line per action taken."""
+    from forecast.results import publish_run
+
+    actions: list[str] = []
+    ledger_path = root / "ledger.sqlite"
+    if not ledger_path.exists():
+        return actions
+    with Ledger.open(root) as ledger:
+        pending = ledger.pending()
+        if pending is not None:
+            left = _remove_created(pending["files"], root)
+            if pending["results_run"]:
+                shutil.rmtree(pending["results_run"], ignore_errors=True)
+            ledger.abandon()
+            actions.append("rolled back an unfinished update")
+            if left:
+                raise LedgerError(
+                    ledger_path,
+                    f"files of the unfinished update were changed since: {', '.join(left)}",
+                )
+        updates = ledger.updates()
+        if updates and updates[-1].results_run:
+            run = Path(updates[-1].results_run)
+            link = root / RESULTS_DIR / updates[-1].model
+            if run.is_dir() and (not link.is_symlink() or link.resolve() != run.resolve()):
+                publish_run(link, run)
+                actions.append(f"published the results of update {updates[-1].id}")
+    return actions
+
+
+@dataclass
+class _Transaction:
+    """Files and state created by one update, undone together on failure."""
+
+    root: Path
+    created: list[Path] = field(default_factory=list)
+    ledger_created: bool = False
+
+
+def commit_update(
+    plan: UpdatePlan,
+    result: Any,
+    before_summary: dict[str, Any],
+    after_summary: dict[str, Any],
+    *,
+    plots: bool = True,
+) -> int:
+    """Write the update's files, record it in the ledger and publish its results."""
+    from forecast.results import stage_results
+
+    root = plan.root
+    ledger_path = root / "ledger.sqlite"
+    txn = _Transaction(root, ledger_created=not ledger_path.exists())
+    staged = stage_results(result, root / RESULTS_DIR, plots=plots)
+    files = [{"path": str(f.path.relative_to(root)), "sha256": f.sha256} for f in plan.new_files]
+    committed = False
+    try:
+        with Ledger.open(root) as ledger:
+            ledger.begin(files, str(staged.run_dir))
+            try:
+                for new in plan.new_files:
+                    _write_new(new.path, new.content)
+                    txn.created.append(new.path)
+                reloaded = load_spec(plan.model_path)
+                if reloaded.sha256 != plan.after.sha256:
+                    raise ForecastError(
+                        "the project on disk does not match the fitted spec after writing; "
+                        "nothing was kept"
+                    )
+                update_id = ledger.commit(
+                    {
+                        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                        "model": plan.after.name,
+                        "source_file": str(plan.evidence_path),
+                        "source_sha256": plan.evidence_sha256,
+                        "stored_files": files,
+                        "items": plan.items,
+                        "before": before_summary,
+                        "after": after_summary,
+                        "spec_before": plan.before.sha256,
+                        "spec_after": plan.after.sha256,
+                        "seed": result.options.seed,
+                        "versions": package_versions(),
+                        "results_run": str(staged.run_dir),
+                    }
+                )
+                committed = True
+            except BaseException:
+                for path in reversed(txn.created):
+                    path.unlink(missing_ok=True)
+                ledger.abandon()
+                raise
+    except BaseException:
+        if not committed:
+            staged.discard()
+            if txn.ledger_created:
+                ledger_path.unlink(missing_ok=True)
+        raise
+    staged.publish()
+    return update_id
+
+
+def posterior_summary(table: Any) -> dict[str, Any]:
+    """Per hypothesis: mean, sd, HDI and word, as the ledger and the report keep them."""
+    out = {}
+    for hid, row in table.iterrows():
+        out[str(hid)] = {
+            "mean": float(row["mean"]),
+            "sd": None if np.isnan(row["sd"]) else float(row["sd"]),
+            "hdi_low": None if np.isnan(row["hdi_low"]) else float(row["hdi_low"]),
+            "hdi_high": None if np.isnan(row["hdi_high"]) else float(row["hdi_high"]),
+            "word": str(row["word"]),
+        }
+    return out
+
+
+def before_posterior(plan: UpdatePlan, options: Any, results_root: Path) -> dict[str, Any]:
+    """The posterior before the update: the published results if they match, else a new fit.
+
+    Reusing the published summary (matched by the spec's sha256) saves a whole fit.
+    """
+    import json
+
+    from forecast.report import PosteriorReport
+    from forecast.sample import fit
+
+    path = results_root / plan.before.name / "summary.json"
+    if path.exists():
+        summary = json.loads(path.read_text())
+        if summary.get("spec_sha256") == plan.before.sha256:
+            return {
+                h["hypothesis"]: {k: h[k] for k in ("mean", "sd", "hdi_low", "hdi_high", "word")}
+                for h in summary["hypotheses"]
+            }
+    return posterior_summary(PosteriorReport(fit(plan.before, options)).table())

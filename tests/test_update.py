@@ -1,0 +1,287 @@
+"""`forecast update` and `forecast history`: validated, atomic, audited, serialized."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, edit, tree_hash
+from forecast.ledger import Ledger, project_lock
+
+SMALL = ["--draws", "200", "--tune", "200", "--chains", "2", "--no-plots"]
+
+
+@pytest.fixture
+def updates(mini_project) -> Path:
+    """The update fixtures copied next to the mini project (outside its evidence/)."""
+    target = mini_project / "incoming"
+    shutil.copytree(FIXTURES / "updates", target)
+    return target
+
+
+def ledger_updates(root):
+    with Ledger.open(root) as ledger:
+        return ledger.updates()
+
+
+def test_update_adds_evidence_copies_text_and_records_it(mini_project, updates, cli):
+    assert cli("fit", *SMALL).exit_code == 0
+    result = cli("update", "--evidence", "incoming/gale.yaml", *SMALL)
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "1 claim, 2 attestations, 1 document, 1 source" in out
+    assert "gale-logged" in out and "new claim" in out
+    assert "late-departure" in out and "new attestation" in out
+    assert "through shared reliabilities" in out
+
+    stored = sorted((mini_project / "evidence").glob("*-gale.yaml"))
+    assert len(stored) == 1
+    copy = mini_project / "seeds" / "harbour-log.txt"
+    assert copy.read_bytes() == (updates / "harbour-log.txt").read_bytes()
+    assert "path: seeds/harbour-log.txt" in stored[0].read_text()
+
+    [record] = ledger_updates(mini_project)
+    assert (
+        record.source_sha256
+        == __import__("hashlib").sha256((updates / "gale.yaml").read_bytes()).hexdigest()
+    )
+    assert record.items == {
+        "claims": ["gale-logged"],
+        "attestations": ["a-gale-master", "a-late-master"],
+        "documents": ["harbour-log"],
+        "sources": ["harbour-master"],
+    }
+    assert {"pymc", "arviz", "python"} <= set(record.versions)
+    summary = json.loads((mini_project / "results/mini/summary.json").read_text())
+    assert summary["spec_sha256"] == record.spec_after
+    assert {h["hypothesis"]: h["mean"] for h in summary["hypotheses"]} == {
+        h: v["mean"] for h, v in record.after.items()
+    }
+    # The storm hypothesis gained from a gale in the official log.
+    assert record.after["storm"]["mean"] > record.before["storm"]["mean"]
+    check = cli("check")
+    assert check.exit_code == 0 and "Claims (6)" in check.stdout
+
+
+def test_update_reuses_published_posterior_as_before(mini_project, updates, cli):
+    assert cli("fit", *SMALL).exit_code == 0
+    published = json.loads((mini_project / "results/mini/summary.json").read_text())
+    assert cli("update", "--evidence", "incoming/gale.yaml", *SMALL).exit_code == 0
+    [record] = ledger_updates(mini_project)
+    assert {h: v["mean"] for h, v in record.before.items()} == {
+        h["hypothesis"]: h["mean"] for h in published["hypotheses"]
+    }
+
+
+def test_dry_run_changes_nothing(mini_project, updates, cli):
+    before = tree_hash(mini_project)
+    result = cli("update", "--evidence", "incoming/gale.yaml", "--dry-run", *SMALL)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.rstrip().endswith("Dry run: nothing was written.")
+    assert "gale-logged" in result.stdout
+    assert tree_hash(mini_project) == before
+
+
+def test_rejected_file_exits_2_and_leaves_tree_identical(mini_project, updates, cli):
+    edit(updates / "gale.yaml", "Wind force 9 at dawn;", "Wind force 10 at dawn;")
+    before = tree_hash(mini_project)
+    result = cli("update", "--evidence", "incoming/gale.yaml", *SMALL)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "incoming/gale.yaml:27: claims[0].attestations[0].quote: quote not found in incoming/harbour-log.txt; "
+        "closest passage (line 2, similarity 0.97): 'Wind force 9 at dawn; all departures held for two hours.'\n"
+    )
+    assert tree_hash(mini_project) == before
+
+
+def test_document_outside_the_files_folder_is_rejected(mini_project, updates, cli):
+    edit(updates / "gale.yaml", "path: harbour-log.txt", "path: ../seeds/report.txt")
+    before = tree_hash(mini_project)
+    result = cli("update", "--evidence", "incoming/gale.yaml", *SMALL)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "incoming/gale.yaml:6: documents[0].path: document path '../seeds/report.txt' must not contain '..'\n"
+    )
+    assert tree_hash(mini_project) == before
+
+
+def test_duplicate_id_is_rejected_naming_the_original(mini_project, updates, cli):
+    edit(updates / "gale.yaml", "  - id: gale-logged", "  - id: crew-strike")
+    result = cli("update", "--evidence", "incoming/gale.yaml", *SMALL)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "incoming/gale.yaml:16: claims[0].id: claim id 'crew-strike' is already used at evidence/mini.yaml:33\n"
+    )
+
+
+def test_same_quote_by_same_source_is_rejected_naming_the_original(mini_project, updates, cli):
+    (updates / "again.yaml").write_text(
+        "model: mini\njudged_by: B\njudged_on: 2025-03-05\nclaims:\n"
+        "  - id: strike-again\n    kind: act\n    text: A strike.\n    judgments: {strike: 0.9, otherwise: 0.2}\n"
+        "    attestations:\n      - id: a-strike-again\n        source: dockers\n        document: harbour-report\n"
+        "        quote: Dock workers said the crew had been on strike.\n"
+    )
+    result = cli("update", "--evidence", "incoming/again.yaml", *SMALL)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "incoming/again.yaml:13: claims[0].attestations[0].quote: source 'dockers' already attests this "
+        "quote in 'a-strike-dockers' (claim 'crew-strike', evidence/mini.yaml:40): one witness counted twice\n"
+    )
+
+
+def test_crash_after_evidence_written_before_ledger_commit_leaves_state_as_before(
+    mini_project, updates, cli, monkeypatch
+):
+    assert cli("fit", *SMALL).exit_code == 0
+    before = tree_hash(mini_project)
+    written = []
+    real_commit = Ledger.commit
+
+    def crash(self, record):
+        written.extend(p.name for p in (mini_project / "evidence").glob("*-gale.yaml"))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Ledger, "commit", crash)
+    result = cli("update", "--evidence", "incoming/gale.yaml", *SMALL)
+    assert result.exit_code == 130
+    assert written, "the crash was injected after the evidence file was written"
+    assert tree_hash(mini_project) == before
+    monkeypatch.setattr(Ledger, "commit", real_commit)
+    assert not (mini_project / "ledger.sqlite").exists()
+
+
+def test_crash_after_ledger_commit_before_publish_is_repaired(
+    mini_project, updates, cli, monkeypatch
+):
+    assert cli("fit", *SMALL).exit_code == 0
+    import forecast.results
+
+    real_publish = forecast.results.StagedResults.publish
+
+    def crash(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(forecast.results.StagedResults, "publish", crash)
+    assert cli("update", "--evidence", "incoming/gale.yaml", *SMALL).exit_code == 130
+    monkeypatch.setattr(forecast.results.StagedResults, "publish", real_publish)
+    # Evidence and ledger agree: the update is committed; the results are the old ones.
+    [record] = ledger_updates(mini_project)
+    assert len(list((mini_project / "evidence").glob("*-gale.yaml"))) == 1
+    stale = json.loads((mini_project / "results/mini/summary.json").read_text())
+    assert stale["spec_sha256"] == record.spec_before
+    # The next command that writes repairs it by publishing the committed update's results.
+    result = cli("update", "--evidence", "incoming/union.yaml", "--dry-run", *SMALL)
+    assert result.exit_code == 0
+    from forecast.update import recover
+
+    assert recover(mini_project) == ["published the results of update 1"]
+    fresh = json.loads((mini_project / "results/mini/summary.json").read_text())
+    assert fresh["spec_sha256"] == record.spec_after
+
+
+def test_killed_update_is_rolled_back_from_the_journal(mini_project, updates, cli):
+    """A process killed between writing files and committing leaves a journal row."""
+    before = tree_hash(mini_project)
+    stray = mini_project / "evidence" / "2025-03-05-gale.yaml"
+    stray.write_text("model: mini\n")
+    import hashlib
+
+    with Ledger.open(mini_project) as ledger:
+        ledger.begin(
+            [
+                {
+                    "path": "evidence/2025-03-05-gale.yaml",
+                    "sha256": hashlib.sha256(b"model: mini\n").hexdigest(),
+                }
+            ],
+            None,
+        )
+    result = cli("fit", *SMALL)
+    assert result.exit_code == 0, result.stderr
+    assert "Recovered: rolled back an unfinished update" in result.stdout
+    assert not stray.exists()
+    assert ledger_updates(mini_project) == []
+    assert {
+        k: v for k, v in tree_hash(mini_project).items() if not k.startswith(("results", "ledger"))
+    } == {k: v for k, v in before.items()}
+
+
+def test_second_update_waits_for_the_lock_or_stops_clearly(mini_project, updates, cli):
+    with project_lock(mini_project, timeout=1):
+        result = cli("update", "--evidence", "incoming/gale.yaml", "--lock-timeout", "0.3", *SMALL)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {mini_project}: another update or fit is writing to this project; waited 0.3 s. "
+        "Try again when it has finished.\n"
+    )
+    assert not list((mini_project / "evidence").glob("*-gale.yaml"))
+
+
+def test_two_concurrent_updates_serialize(mini_project, updates):
+    env = dict(os.environ)
+    command = [sys.executable, "-m", "forecast", "update", *SMALL, "--evidence"]
+    first = subprocess.Popen(
+        [*command, "incoming/gale.yaml"],
+        cwd=mini_project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    second = subprocess.Popen(
+        [*command, "incoming/union.yaml"],
+        cwd=mini_project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    outputs = [p.communicate(timeout=600) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outputs
+    one, two = ledger_updates(mini_project)
+    # Serialized: the second update started from the first one's result.
+    assert two.spec_before == one.spec_after
+    assert {h: v["mean"] for h, v in two.before.items()} == {
+        h: v["mean"] for h, v in one.after.items()
+    }
+
+
+def test_history_lists_updates_in_order_with_their_figures(mini_project, updates, cli):
+    assert cli("update", "--evidence", "incoming/gale.yaml", *SMALL).exit_code == 0
+    assert cli("update", "--evidence", "incoming/union.yaml", *SMALL).exit_code == 0
+    one, two = ledger_updates(mini_project)
+    table = cli("history")
+    assert table.exit_code == 0
+    lines = table.stdout.splitlines()
+    assert lines[1].split()[0] == "1" and "incoming/gale.yaml" in lines[1]
+    assert lines[2].split()[0] == "2" and "incoming/union.yaml" in lines[2]
+    rows = cli("history", "--format", "csv").stdout.splitlines()
+    assert (
+        rows[0]
+        == "update,time,model,file,sha256,claims,attestations,leader_before,p_before,leader_after,p_after,seed"
+    )
+    leader = max(two.after, key=lambda h: two.after[h]["mean"])
+    assert rows[2].startswith(f"2,{two.time},mini,incoming/union.yaml,{two.source_sha256},1,1,")
+    assert rows[2].endswith(f",{leader},{round(two.after[leader]['mean'], 4)},20250705")
+    data = json.loads(cli("history", "--format", "json").stdout)
+    assert [d["id"] for d in data] == [1, 2]
+    assert data[0]["after"] == one.after and data[1]["after"] == two.after
+    assert data[0]["items"]["claims"] == ["gale-logged"]
+    assert data[1]["items"]["documents"] == ["union-statement"]
+    assert (
+        (mini_project / "seeds" / "union-statement.txt")
+        .read_text()
+        .startswith("The union confirms")
+    )
+
+
+def test_history_without_ledger(mini_project, cli):
+    result = cli("history")
+    assert result.exit_code == 0 and result.stdout == "No updates recorded.\n"
+    assert not (mini_project / "ledger.sqlite").exists()
