@@ -27,8 +27,12 @@ def hypothesis_figure(result: FitResult):
     labels = [f"{row.label}\n({hid})" for hid, row in table.iterrows()]
     y = np.arange(len(table))[::-1]
     fig, ax = plt.subplots(figsize=(8.5, 0.6 * len(table) + 1.8), layout="constrained")
-    for band in ICD203_BANDS[::2]:
-        ax.axvspan(band.low, band.high, color="0.93", zorder=0)
+    for i, band in enumerate(ICD203_BANDS):
+        if i % 2 == 0:
+            ax.axvspan(band.low, band.high, color="0.93", zorder=0)
+    words = ax.secondary_xaxis("top")
+    words.set_xticks([(b.low + b.high) / 2 for b in ICD203_BANDS], [b.word for b in ICD203_BANDS])
+    words.tick_params(labelsize=7, colors="0.35", length=0, labelrotation=30)
     has_hdi = not table["hdi_low"].isna().any()
     if has_hdi:
         ax.hlines(
@@ -39,8 +43,8 @@ def hypothesis_figure(result: FitResult):
     ax.plot(table["uniform_prior_mean"], y, "x", color="C3", ms=7, label="posterior, uniform prior")
     ax.set_yticks(y, labels)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("probability of being the principal driver")
-    ax.set_title(result.spec.title, fontsize=10)
+    ax.set_xlabel("P(hypothesis | evidence); shaded: ICD-203 bands")
+    fig.suptitle(result.spec.title, fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     return fig
 
