@@ -77,3 +77,43 @@ def edit(path: Path, old: str, new: str, count: int = 1) -> None:
     text = path.read_text()
     assert text.count(old) >= count, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, count))
+
+
+def fix_reliabilities(root: Path) -> None:
+    """Give every mini source a fixed reliability: the model has no free parameter."""
+    for rationale, value in [
+        ("Local reporter.", 0.6),
+        ("Interested party.", 0.35),
+        ("Cannot be judged.", 0.5),
+        ("Copies others.", 0.1),
+    ]:
+        edit(
+            root / "models/mini.yaml",
+            f"    grade_rationale: {rationale}\n",
+            f"    grade_rationale: {rationale}\n    reliability: {value}\n",
+        )
+
+
+def make_judgments_uniform(root: Path) -> None:
+    """Give every mini claim the same judgment under every hypothesis."""
+    path = root / "evidence/mini.yaml"
+    text = path.read_text()
+    for old in [
+        "      storm: very likely\n      strike: unlikely\n      other: [0.3, 0.5]\n",
+        "      strike: very likely\n      otherwise: 0.1\n",
+        "      storm: 0.05\n      otherwise: 0.5\n",
+        "      strike: 1\n      otherwise: 0\n",
+    ]:
+        assert old in text
+        text = text.replace(old, "      otherwise: 0.3\n")
+    path.write_text(text)
+
+
+def drop_claim(root: Path, claim_id: str) -> None:
+    """Remove one claim (with its attestations) from the mini evidence file."""
+    import yaml
+
+    path = root / "evidence/mini.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["claims"] = [c for c in data["claims"] if c["id"] != claim_id]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import edit, tree_hash
+from conftest import edit, fix_reliabilities, tree_hash
 from forecast.sample import FitOptions, fit, import_arviz, import_pymc
 from forecast.validate import load_spec
 
@@ -113,17 +113,7 @@ def test_fit_rejects_bad_spec_before_writing(mini_project, cli):
 
 
 def test_model_with_no_free_parameter_uses_exact_engine(mini_project, cli):
-    for rationale, value in [
-        ("Local reporter.", 0.6),
-        ("Interested party.", 0.35),
-        ("Cannot be judged.", 0.5),
-        ("Copies others.", 0.1),
-    ]:
-        edit(
-            mini_project / "models/mini.yaml",
-            f"    grade_rationale: {rationale}\n",
-            f"    grade_rationale: {rationale}\n    reliability: {value}\n",
-        )
+    fix_reliabilities(mini_project)
     result = cli("fit", "--no-plots")
     assert result.exit_code == 0, result.stderr
     assert (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, edit
+from conftest import FIXTURES, drop_claim, edit, fix_reliabilities, make_judgments_uniform
 from forecast.constants import AGREEMENT_FLOOR
 from forecast.exact import exact_posterior
 from forecast.likelihood import evidence_arrays
@@ -23,21 +23,6 @@ def assert_agrees(result, tolerance_floor=AGREEMENT_FLOOR):
     """NUTS posterior means within 3 combined standard errors (or the floor) of exact."""
     assert result.agreement is not None
     assert result.agreement.within, (result.agreement.difference, result.agreement.tolerance)
-
-
-def fix_reliabilities(root):
-    """Give every mini source a fixed reliability, so the exact engine is closed form."""
-    for rationale, value in [
-        ("Local reporter.", 0.6),
-        ("Interested party.", 0.35),
-        ("Cannot be judged.", 0.5),
-        ("Copies others.", 0.1),
-    ]:
-        edit(
-            root / "models/mini.yaml",
-            f"    grade_rationale: {rationale}\n",
-            f"    grade_rationale: {rationale}\n    reliability: {value}\n",
-        )
 
 
 # --- the cab problem ---------------------------------------------------------------------
@@ -68,15 +53,7 @@ def test_cab_problem_nuts_gives_textbook_answer():
 
 def test_claims_uniform_over_hypotheses_leave_the_prior(mini_project):
     fix_reliabilities(mini_project)
-    text = (mini_project / "evidence/mini.yaml").read_text()
-    for old in [
-        "      storm: very likely\n      strike: unlikely\n      other: [0.3, 0.5]\n",
-        "      strike: very likely\n      otherwise: 0.1\n",
-        "      storm: 0.05\n      otherwise: 0.5\n",
-        "      strike: 1\n      otherwise: 0\n",
-    ]:
-        text = text.replace(old, "      otherwise: 0.3\n")
-    (mini_project / "evidence/mini.yaml").write_text(text)
+    make_judgments_uniform(mini_project)
     result = posterior(mini_project, "mini")
     assert result.components[0].method == "closed form"
     np.testing.assert_allclose(result.posterior, [0.5, 0.3, 0.2], atol=1e-12, rtol=0)
@@ -214,12 +191,7 @@ def test_source_of_reliability_zero_equals_source_absent(mini_project):
         "    grade_rationale: Cannot be judged.\n    reliability: 0\n",
     )
     with_zero = posterior(mini_project, "mini")
-    import yaml
-
-    path = mini_project / "evidence/mini.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["claims"] = [c for c in data["claims"] if c["id"] != "crew-strike"]
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    drop_claim(mini_project, "crew-strike")
     absent = posterior(mini_project, "mini")
     np.testing.assert_allclose(with_zero.posterior, absent.posterior, atol=1e-12, rtol=0)
 
@@ -231,12 +203,7 @@ def test_source_of_reliability_zero_equals_source_absent_with_nuts(mini_project)
         "    grade_rationale: Cannot be judged.\n    reliability: 0\n",
     )
     zero = fit(load_spec(mini_project / "models/mini.yaml"), QUICK)
-    import yaml
-
-    path = mini_project / "evidence/mini.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["claims"] = [c for c in data["claims"] if c["id"] != "crew-strike"]
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    drop_claim(mini_project, "crew-strike")
     absent = exact_posterior(evidence_arrays(load_spec(mini_project / "models/mini.yaml")))
     assert_agrees(zero)
     sampled = zero.idata.posterior["p_H"].mean(("chain", "draw")).values
@@ -246,15 +213,7 @@ def test_source_of_reliability_zero_equals_source_absent_with_nuts(mini_project)
 
 
 def test_uniform_claims_leave_the_prior_with_nuts(mini_project):
-    text = (mini_project / "evidence/mini.yaml").read_text()
-    for old in [
-        "      storm: very likely\n      strike: unlikely\n      other: [0.3, 0.5]\n",
-        "      strike: very likely\n      otherwise: 0.1\n",
-        "      storm: 0.05\n      otherwise: 0.5\n",
-        "      strike: 1\n      otherwise: 0\n",
-    ]:
-        text = text.replace(old, "      otherwise: 0.3\n")
-    (mini_project / "evidence/mini.yaml").write_text(text)
+    make_judgments_uniform(mini_project)
     result = fit(load_spec(mini_project / "models/mini.yaml"), QUICK)
     p = result.idata.posterior["p_H"].values
     np.testing.assert_allclose(
