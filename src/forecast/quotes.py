@@ -150,8 +150,3 @@ def jaccard(a: frozenset, b: frozenset) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)
-
-
-def shingle_similarity(a: str, b: str, size: int) -> float:
-    """Jaccard similarity of two texts' word shingles."""
-    return jaccard(shingles(a, size), shingles(b, size))

@@ -23,19 +23,6 @@ from forecast.sample import FitResult
 RUNS_DIR = ".runs"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file via a temporary file in the same folder and ``os.replace``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 @dataclass
 class StagedResults:
     """A complete results folder not yet published."""

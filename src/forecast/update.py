@@ -32,7 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from forecast.errors import EvidenceError, ForecastError, LedgerError, Problem, SpecError
+from forecast.errors import (
+    EvidenceError,
+    ForecastError,
+    LedgerError,
+    Problem,
+    ResultsError,
+    SpecError,
+)
 from forecast.ledger import Ledger, sha256_file
 from forecast.loading import dump_yaml, load_yaml
 from forecast.spec import EvidenceFile, Spec
@@ -228,15 +235,6 @@ def recover(root: Path) -> list[str]:
     return actions
 
 
-@dataclass
-class _Transaction:
-    """Files and state created by one update, undone together on failure."""
-
-    root: Path
-    created: list[Path] = field(default_factory=list)
-    ledger_created: bool = False
-
-
 def commit_update(
     plan: UpdatePlan,
     result: Any,
@@ -250,7 +248,8 @@ def commit_update(
 
     root = plan.root
     ledger_path = root / "ledger.sqlite"
-    txn = _Transaction(root, ledger_created=not ledger_path.exists())
+    ledger_is_new = not ledger_path.exists()
+    created: list[Path] = []
     staged = stage_results(result, root / RESULTS_DIR, plots=plots)
     files = [{"path": str(f.path.relative_to(root)), "sha256": f.sha256} for f in plan.new_files]
     committed = False
@@ -260,7 +259,7 @@ def commit_update(
             try:
                 for new in plan.new_files:
                     _write_new(new.path, new.content)
-                    txn.created.append(new.path)
+                    created.append(new.path)
                 reloaded = load_spec(plan.model_path)
                 if reloaded.sha256 != plan.after.sha256:
                     raise ForecastError(
@@ -286,14 +285,14 @@ def commit_update(
                 )
                 committed = True
             except BaseException:
-                for path in reversed(txn.created):
+                for path in reversed(created):
                     path.unlink(missing_ok=True)
                 ledger.abandon()
                 raise
     except BaseException:
         if not committed:
             staged.discard()
-            if txn.ledger_created:
+            if ledger_is_new:
                 ledger_path.unlink(missing_ok=True)
         raise
     staged.publish()
@@ -319,14 +318,12 @@ def before_posterior(plan: UpdatePlan, options: Any, results_root: Path) -> dict
 
     Reusing the published summary (matched by the spec's sha256) saves a whole fit.
     """
-    import json
-
     from forecast.report import PosteriorReport
+    from forecast.results import load_summary
     from forecast.sample import fit
 
-    path = results_root / plan.before.name / "summary.json"
-    if path.exists():
-        summary = json.loads(path.read_text())
+    with contextlib.suppress(ResultsError):
+        summary = load_summary(results_root, plan.before.name)
         if summary.get("spec_sha256") == plan.before.sha256:
             return {
                 h["hypothesis"]: {k: h[k] for k in ("mean", "sd", "hdi_low", "hdi_high", "word")}
