@@ -371,6 +371,10 @@ class UpdateReport:
     source_sha256: str
 
     @cached_property
+    def _after(self) -> PosteriorReport:
+        return PosteriorReport(self.result)
+
+    @cached_property
     def _reliability(self) -> dict[str, float]:
         arrays = self.result.arrays
         return dict(
@@ -379,7 +383,7 @@ class UpdateReport:
 
     def table(self) -> pd.DataFrame:
         """Per hypothesis: posterior mean and HDI before and after, words, change."""
-        after = PosteriorReport(self.result).table()
+        after = self._after.table()
         rows = []
         for hid, row in after.iterrows():
             b = self.before[str(hid)]
@@ -436,7 +440,7 @@ class UpdateReport:
 
     def decomposition(self) -> pd.DataFrame:
         """Change in each hypothesis' log-odds: at fixed reliabilities r*, and through them."""
-        after_table = PosteriorReport(self.result).table()
+        after_table = self._after.table()
         before_mean = np.array([self.before[str(h)]["mean"] for h in after_table.index])
         total = _logit(after_table["mean"].to_numpy()) - _logit(before_mean)
         fixed = _logit(
@@ -507,5 +511,5 @@ class UpdateReport:
                 f"  {hid:<18} {row.total:+.3f} = {row.at_fixed_reliabilities:+.3f} "
                 f"{row.through_shared_reliabilities:+.3f}"
             )
-        lines += ["", *PosteriorReport(self.result).checks()]
+        lines += ["", *self._after.checks()]
         return "\n".join(lines)

@@ -334,8 +334,6 @@ def load_spec(model_path: Path, extra: Sequence[EvidenceInput] = ()) -> Spec:
 
     if model_file is None:
         raise SpecError(checker.problems)
-    model = model_file.parsed
-    assert isinstance(model, ModelFile)
     spec = _resolve(checker, model_file, files)
     if checker.problems:
         raise SpecError(checker.problems)
