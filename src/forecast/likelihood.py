@@ -207,14 +207,14 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
-def single_attestation_log_likelihood(
-    theta: np.ndarray, reliability: float, say_anyway: float
+def one_claim_log_likelihood(
+    theta: np.ndarray, reliability: np.ndarray, say_anyway: np.ndarray
 ) -> np.ndarray:
-    """log P(one attestation | h) for one source at a fixed reliability: shape (H,)."""
+    """log P(attestations of one claim | h) for its witnesses at fixed reliabilities: (H,)."""
     return witness_log_likelihood(
         np.asarray(theta, dtype=float)[None, :],
-        np.array([reliability]),
-        np.array([say_anyway]),
+        np.atleast_1d(np.asarray(reliability, dtype=float)),
+        np.atleast_1d(np.asarray(say_anyway, dtype=float)),
         sum_into_one_claim,
     )[0]
 

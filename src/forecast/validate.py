@@ -30,11 +30,7 @@ from forecast.constants import (
     SOURCE_OPINION_LR_CAP,
 )
 from forecast.errors import Problem, SpecError
-from forecast.likelihood import (
-    single_attestation_log_likelihood,
-    sum_into_one_claim,
-    witness_log_likelihood,
-)
+from forecast.likelihood import one_claim_log_likelihood
 from forecast.loading import LoadedYaml, format_loc, load_yaml, read_text_limited
 from forecast.quotes import (
     NormalizedText,
@@ -285,6 +281,11 @@ def _is_zero_one(theta: Sequence[float]) -> bool:
     return all(t in (0.0, 1.0) for t in theta)
 
 
+def _is_opinion(kind: str, theta: Sequence[float]) -> bool:
+    """Whether a claim is judged as an opinion (a stated motive is one, whatever it is called)."""
+    return kind == "opinion" or (kind == "statement" and _is_zero_one(theta))
+
+
 def load_spec(model_path: Path, extra: Sequence[EvidenceInput] = ()) -> Spec:
     """Load, validate and resolve a model and all its evidence; raise SpecError on any problem.
 
@@ -493,8 +494,8 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec |
         else:
             by_source_quote[key] = entry
         kind = claim_entries[cid].item.kind
-        if kind == "statement" and cid in thetas and _is_zero_one(thetas[cid][0]):
-            kind = "opinion"  # a stated motive is an opinion whatever it is called
+        if cid in thetas and _is_opinion(kind, thetas[cid][0]):
+            kind = "opinion"
         rate = att.say_anyway if att.say_anyway is not None else SAY_ANYWAY_DEFAULTS[kind]
         previous = rate_of.get((att.source, cid))
         if previous is not None and previous[0] != rate:
@@ -626,7 +627,7 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec |
                 theta=theta,
                 theta_low=low,
                 theta_high=high,
-                is_opinion=claim.kind == "opinion" or (claim.kind == "statement" and zero_one),
+                is_opinion=_is_opinion(claim.kind, theta),
                 directly_asserts=claim.kind == "act" and zero_one,
                 contradicts=tuple(claim.contradicts),
                 question=claim.question,
@@ -711,9 +712,7 @@ def opinion_likelihood_ratio(claim: ClaimRecord, sources: dict[str, SourceRecord
         return 1.0
     r = np.array([sources[a.source_id].judgment_reliability for a in counted])
     rate = np.array([a.say_anyway for a in counted])
-    log_lik = witness_log_likelihood(np.asarray(claim.theta)[None, :], r, rate, sum_into_one_claim)[
-        0
-    ]
+    log_lik = one_claim_log_likelihood(np.asarray(claim.theta), r, rate)
     return float(np.exp(log_lik.max() - log_lik.min()))
 
 
@@ -739,7 +738,7 @@ def _check_opinions(
             )
         for att in claim.counted_attestations:
             source = sources[att.source_id]
-            term = single_attestation_log_likelihood(
+            term = one_claim_log_likelihood(
                 np.asarray(claim.theta), source.judgment_reliability, att.say_anyway
             )
             per_source[att.source_id] = per_source.get(att.source_id, 0.0) + term
