@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import edit, fix_reliabilities, tree_hash
-from forecast.sample import FitOptions, fit, import_arviz, import_pymc
+from forecast.compat import import_arviz, import_pymc
+from forecast.sample import FitOptions, fit
 from forecast.validate import load_spec
 
 SMALL = ["--draws", "300", "--tune", "300", "--chains", "2", "--no-plots"]

@@ -37,7 +37,7 @@ def test_cab_problem_exact_gives_textbook_answer():
 def test_cab_problem_nuts_gives_textbook_answer():
     spec = load_spec(FIXTURES / "cab" / "models" / "cab.yaml")
     result = fit(spec, FitOptions(draws=2000, tune=500, chains=2, cores=1, seed=3))
-    from forecast.sample import import_arviz
+    from forecast.compat import import_arviz
 
     mean = result.idata.posterior["p_H"].mean(("chain", "draw")).values[0]
     mcse = import_arviz().mcse(result.idata, var_names=["p_H"])["p_H"].values[0]

@@ -9,10 +9,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from forecast.compat import import_pymc
 from forecast.likelihood import EvidenceArrays
 from forecast.loading import dump_yaml, parse_yaml
 from forecast.quotes import NormalizedText, find_quote, normalize
-from forecast.sample import import_pymc
 from forecast.spec import EvidenceFile
 
 # PyTensor raises the recursion limit on import; do it before Hypothesis records the limit.

@@ -1,4 +1,4 @@
-"""Evidence arrays to a ``pymc.Model``: the only module that imports PyMC at top level.
+"""Evidence arrays to a ``pymc.Model``: the only module that loads PyMC when it is imported.
 
 The discrete hypothesis H is marginalized out: NUTS samples only the sources' reporting
 reliabilities, and ``p_H`` holds P(H | evidence, reliabilities), whose posterior mean is
@@ -9,11 +9,13 @@ P(H | evidence). The marginal sits in a ``CustomDist`` observed at 0 so that Arv
 from __future__ import annotations
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
+from forecast.compat import import_pymc, import_pytensor_tensor
 from forecast.exact import subset
 from forecast.likelihood import EvidenceArrays, claim_log_likelihood, witness_log_likelihood
+
+pm = import_pymc()
+pt = import_pytensor_tensor()
 
 
 def hypothesis_log_likelihood_graph(arrays: EvidenceArrays, reliability: pt.TensorVariable):

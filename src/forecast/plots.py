@@ -1,4 +1,8 @@
-"""Posterior figures for briefings, written as PNG files."""
+"""Posterior figures for briefings, written as PNG files.
+
+Figures are ``matplotlib.figure.Figure`` objects drawn without pyplot, so drawing never
+selects a backend or registers a figure with pyplot: a notebook's inline figures keep working.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +10,25 @@ from pathlib import Path
 
 import numpy as np
 
+from forecast.compat import import_arviz, library_settings
 from forecast.constants import HDI_PROB, ICD203_BANDS
 from forecast.report import PosteriorReport
-from forecast.sample import FitResult, import_arviz
+from forecast.sample import FitResult
 
 
-def _pyplot():
-    import matplotlib
+def _figure(**kwargs):
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**kwargs)
 
 
 def hypothesis_figure(result: FitResult):
     """P(H | E) per hypothesis with its 94 % HDI, the prior and the uniform-prior posterior."""
-    plt = _pyplot()
     table = PosteriorReport(result).table()
     labels = [f"{row.label}\n({hid})" for hid, row in table.iterrows()]
     y = np.arange(len(table))[::-1]
-    fig, ax = plt.subplots(figsize=(8.5, 0.6 * len(table) + 1.8), layout="constrained")
+    fig = _figure(figsize=(8.5, 0.6 * len(table) + 1.8), layout="constrained")
+    ax = fig.subplots()
     for i, band in enumerate(ICD203_BANDS):
         if i % 2 == 0:
             ax.axvspan(band.low, band.high, color="0.93", zorder=0)
@@ -51,33 +53,30 @@ def hypothesis_figure(result: FitResult):
 
 def reliability_figure(result: FitResult):
     """Forest plot of sampled source reliabilities (ArviZ)."""
-    _pyplot()
     az = import_arviz()
-    axes = az.plot_forest(
-        result.idata,
-        var_names=["reliability"],
-        combined=True,
-        hdi_prob=HDI_PROB,
-        figsize=(7, 0.5 * result.arrays.n_sampled + 1.5),
-    )
-    fig = axes[0].figure
-    axes[0].set_title("Source reporting reliability (posterior)")
+    fig = _figure(figsize=(7, 0.5 * result.arrays.n_sampled + 1.5))
+    ax = fig.subplots()
+    with library_settings():
+        az.plot_forest(
+            result.idata,
+            var_names=["reliability"],
+            combined=True,
+            hdi_prob=HDI_PROB,
+            ax=ax,
+            show=False,
+        )
+    ax.set_title("Source reporting reliability (posterior)")
     return fig
 
 
 def write_plots(result: FitResult, folder: Path) -> list[Path]:
     """Write ``p_H.png`` (and ``reliability.png`` for NUTS fits) into ``folder``."""
-    plt = _pyplot()
     written = []
-    fig = hypothesis_figure(result)
     path = folder / "p_H.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    hypothesis_figure(result).savefig(path, dpi=120)
     written.append(path)
     if result.idata is not None:
-        fig = reliability_figure(result)
         path = folder / "reliability.png"
-        fig.savefig(path, dpi=120, bbox_inches="tight")
-        plt.close(fig)
+        reliability_figure(result).savefig(path, dpi=120, bbox_inches="tight")
         written.append(path)
     return written

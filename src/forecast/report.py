@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from forecast.compat import constant_draws_quiet, import_arviz, library_settings
 from forecast.constants import ADMIRALTY_GRADES, HDI_PROB, ICD203_BANDS
 from forecast.likelihood import claim_log_likelihood, log_softmax
-from forecast.sample import FitResult, import_arviz, quiet_constant_draws
+from forecast.sample import FitResult
 
 
 def icd203_word(probability: float) -> str:
@@ -140,7 +141,7 @@ class PosteriorReport:
             az = import_arviz()
             p = result.idata.posterior["p_H"].values.reshape(-1, n)
             mean, sd = p.mean(0), p.std(0, ddof=1)
-            with quiet_constant_draws():
+            with library_settings(), constant_draws_quiet():
                 hdi = az.hdi(result.idata, var_names=["p_H"], hdi_prob=HDI_PROB)["p_H"].values
                 mcse = np.nan_to_num(az.mcse(result.idata, var_names=["p_H"])["p_H"].values)
             up, weights = _uniform_reweighting(result)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import os
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from forecast.compat import constant_draws_quiet, import_arviz, import_pymc, library_settings
 from forecast.constants import (
     AGREEMENT_FLOOR,
     AGREEMENT_SIGMAS,
@@ -36,43 +33,6 @@ from forecast.likelihood import (
     hypothesis_log_likelihood,
 )
 from forecast.spec import Spec
-
-
-def import_arviz() -> Any:
-    """Import ArviZ without its migration notice (the 0.2x API is used on purpose)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="ArviZ is undergoing", category=FutureWarning)
-        import arviz as az
-    # ArviZ's optional Numba kernels cost a JIT compile in every process; the arrays here are
-    # small enough that NumPy is faster end to end.
-    az.Numba.disable_numba()
-    return az
-
-
-def import_pymc() -> Any:
-    """Import PyMC with PyTensor's BLAS detection skipped unless the user configured BLAS.
-
-    The model's matrices are tiny, so BLAS buys nothing; the detection compiles test
-    programs and warns when it finds none. ``PYTENSOR_FLAGS=blas__ldflags=...`` overrides.
-    """
-    import pytensor
-
-    if "blas__ldflags" not in os.environ.get("PYTENSOR_FLAGS", ""):
-        pytensor.config.blas__ldflags = ""
-    import pymc
-
-    return pymc
-
-
-@contextmanager
-def quiet_constant_draws() -> Iterator[None]:
-    """Silence ArviZ's divide-by-zero warnings for draws with no spread (a constant p_H).
-
-    Such components are excluded from diagnostics and get a zero Monte Carlo error.
-    """
-    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
-        warnings.filterwarnings("ignore", category=RuntimeWarning, module="arviz")
-        yield
 
 
 @dataclass(frozen=True)
@@ -171,7 +131,7 @@ class FitResult:
 def diagnostics_of(idata: Any) -> Diagnostics:
     """Max r-hat and min bulk ESS over reliabilities and p_H, and the number of divergences."""
     az = import_arviz()
-    with quiet_constant_draws():
+    with library_settings(), constant_draws_quiet():
         summary = az.summary(idata, var_names=["reliability", "p_H"], kind="diagnostics")
         spread = az.summary(idata, var_names=["reliability", "p_H"], kind="stats")["sd"]
     varying = spread > 1e-12
@@ -186,7 +146,7 @@ def diagnostics_of(idata: Any) -> Diagnostics:
 def agreement_of(idata: Any, exact: ExactResult) -> Agreement:
     """Compare posterior means of p_H with the exact engine, within 3 combined SEs or the floor."""
     az = import_arviz()
-    with quiet_constant_draws():
+    with library_settings(), constant_draws_quiet():
         mcse = az.mcse(idata, var_names=["p_H"])["p_H"].values
     sampled = idata.posterior["p_H"].mean(("chain", "draw")).values
     difference = sampled - exact.posterior
@@ -256,30 +216,23 @@ def fit(spec: Spec, options: FitOptions = FitOptions()) -> FitResult:
     pm = import_pymc()
     from forecast.build import build_model
 
-    model = build_model(arrays)
     cores = options.cores or min(options.chains, os.cpu_count() or 1)
-    pymc_logger = logging.getLogger("pymc")
-    level = pymc_logger.level
-    pymc_logger.setLevel(logging.ERROR)
-    try:
-        with model, warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="ArviZ is undergoing", category=FutureWarning)
-            warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
-            warnings.filterwarnings("ignore", category=RuntimeWarning, module="pymc")
-            idata = pm.sample(
-                draws=options.draws,
-                tune=options.tune,
-                chains=options.chains,
-                cores=cores,
-                random_seed=options.seed,
-                target_accept=TARGET_ACCEPT,
-                progressbar=options.progressbar,
-                compute_convergence_checks=False,
-            )
-    except (RuntimeError, ValueError, FloatingPointError) as exc:
-        raise FitError(f"sampling failed: {exc}") from exc
-    finally:
-        pymc_logger.setLevel(level)
+    with library_settings():
+        model = build_model(arrays)
+        try:
+            with model:
+                idata = pm.sample(
+                    draws=options.draws,
+                    tune=options.tune,
+                    chains=options.chains,
+                    cores=cores,
+                    random_seed=options.seed,
+                    target_accept=TARGET_ACCEPT,
+                    progressbar=options.progressbar,
+                    compute_convergence_checks=False,
+                )
+        except (RuntimeError, ValueError, FloatingPointError) as exc:
+            raise FitError(f"sampling failed: {exc}") from exc
     idata.posterior.attrs.update(
         {"spec_sha256": spec.sha256, "model": spec.name, "seed": options.seed, "hdi_prob": HDI_PROB}
     )
