@@ -366,24 +366,33 @@ def test_check_summary_of_mini_project(mini_project, cli):
     assert result.exit_code == 0
     out = result.stdout
     assert "Claims (5): act 3, statement 1, opinion 1, outcome 0" in out
-    assert "Attestations (6 verified; 5 counted, 1 restated or repeated):" in out
     assert (
-        "  a-late-wire                              wire             seeds/copy.txt:2:1  [not counted: restates a-late-correspondent from a parent document]"
+        "Documents (2):\n"
+        "  harbour-report: Harbour report (A correspondent, 2025-03-03)\n"
+        "    seeds/report.txt: 4 verified, 4 counted\n"
+        "  syndicated: Syndicated harbour report (Wire desk)\n"
+        "    seeds/copy.txt: 2 verified, 1 counted; derived from harbour-report\n"
+    ) in out
+    assert "Quotes verified (6; 5 counted, 1 restated or repeated)" in out
+    assert (
+        "  a-late-wire                              wire             syndicated 2:1  [not counted: restates a-late-correspondent from a parent document]"
         in out
     )
-    assert (
-        "  a-company-correspondent                  correspondent    seeds/report.txt:4:28" in out
+    assert "  a-company-correspondent                  correspondent    harbour-report 4:28" in out
+    assert out.endswith(
+        "\n\nOK: mini passes every check (3 hypotheses, 4 sources, 5 claims, 6 quotes verified "
+        "in 2 documents).\n"
     )
 
 
 def test_seed_model_passes_check_with_required_coverage(seed_project, cli):
-    from forecast.summary import CheckSummary
-    from forecast.validate import load_spec
+    from forecast.report.check import CheckReport
+    from forecast.spec.rules import load_spec
 
     result = cli("check")
     assert result.exit_code == 0, result.stderr
     spec = load_spec(seed_project / "models" / "azerbaijan-2025.yaml")
-    summary = CheckSummary(spec)
+    summary = CheckReport(spec)
     assert len(spec.attestations) >= 30
     assert all(n > 0 for n, _ in summary.attestations_by_document.values())
     assert set(summary.attestations_by_document) == {

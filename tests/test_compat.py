@@ -88,9 +88,10 @@ def _process_state() -> dict:
 def test_fit_and_plots_leave_process_wide_state_unchanged(mini_project, tmp_path):
     import matplotlib
 
-    from forecast.results import write_results
-    from forecast.sample import FitOptions, fit
-    from forecast.validate import load_spec
+    from forecast.model.sample import FitOptions, fit
+    from forecast.spec.layout import Layout
+    from forecast.spec.rules import load_spec
+    from forecast.store.results import write_results
 
     import_pymc()
     import matplotlib.pyplot  # what a notebook has loaded
@@ -104,7 +105,7 @@ def test_fit_and_plots_leave_process_wide_state_unchanged(mini_project, tmp_path
             load_spec(mini_project / "models/mini.yaml"),
             FitOptions(draws=50, tune=50, chains=2, cores=1),
         )
-        write_results(result, tmp_path / "results", plots=True)
+        write_results(result, Layout(tmp_path), plots=True)
         after = _process_state()
     finally:
         logging.getLogger("pymc").setLevel(logging.NOTSET)

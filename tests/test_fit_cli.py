@@ -10,8 +10,8 @@ import pytest
 
 from conftest import edit, fix_reliabilities, tree_hash
 from forecast.compat import import_arviz, import_pymc
-from forecast.sample import FitOptions, fit
-from forecast.validate import load_spec
+from forecast.model.sample import FitOptions, fit
+from forecast.spec.rules import load_spec
 
 SMALL = ["--draws", "300", "--tune", "300", "--chains", "2", "--no-plots"]
 
@@ -75,19 +75,19 @@ def test_failed_fit_leaves_previous_results_untouched(mini_project, cli, monkeyp
     assert cli("fit", *SMALL).exit_code == 0
     before = tree_hash(mini_project / "results")
 
-    import forecast.results
+    import forecast.store.results
 
-    real_write = forecast.results._write_run
+    real_write = forecast.store.results._write_run
 
     def crash(result, run_dir, *, plots):
         (run_dir / "summary.csv").write_text("partial")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(forecast.results, "_write_run", crash)
+    monkeypatch.setattr(forecast.store.results, "_write_run", crash)
     result = cli("fit", *SMALL, "--seed", "2")
     assert result.exit_code == 130
     assert tree_hash(mini_project / "results") == before
-    monkeypatch.setattr(forecast.results, "_write_run", real_write)
+    monkeypatch.setattr(forecast.store.results, "_write_run", real_write)
 
 
 def test_strict_fit_with_poor_diagnostics_exits_3_and_writes_nothing(mini_project, cli):
@@ -135,7 +135,7 @@ def test_exact_method_reports_without_sampling(mini_project, cli):
 
 def test_log_density_groups_match_pymc(mini_project):
     pm = import_pymc()
-    from forecast.build import build_model
+    from forecast.model.build import build_model
 
     result = fit(
         load_spec(mini_project / "models/mini.yaml"),

@@ -7,10 +7,10 @@ import pytest
 
 from conftest import FIXTURES, drop_claim, edit, fix_reliabilities, make_judgments_uniform
 from forecast.constants import AGREEMENT_FLOOR
-from forecast.exact import exact_posterior
-from forecast.likelihood import evidence_arrays
-from forecast.sample import FitOptions, fit
-from forecast.validate import load_spec
+from forecast.model.exact import exact_posterior
+from forecast.model.likelihood import evidence_arrays
+from forecast.model.sample import FitOptions, fit
+from forecast.spec.rules import load_spec
 
 QUICK = FitOptions(draws=300, tune=300, chains=2, cores=1, seed=11)
 

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forecast.compat import import_pymc
-from forecast.likelihood import EvidenceArrays
-from forecast.loading import dump_yaml, parse_yaml
-from forecast.quotes import NormalizedText, find_quote, normalize
-from forecast.spec import EvidenceFile
+from forecast.model.likelihood import EvidenceArrays
+from forecast.spec.loading import dump_yaml, parse_yaml
+from forecast.spec.quotes import NormalizedText, find_quote, normalize
+from forecast.spec.schema import EvidenceFile
 
 # PyTensor raises the recursion limit on import; do it before Hypothesis records the limit.
 import_pymc()
@@ -189,9 +189,9 @@ def small_models(draw):
 )
 @given(small_models())
 def test_random_small_models_nuts_agrees_with_exact(arrays):
-    from forecast.build import build_model
-    from forecast.exact import exact_posterior
-    from forecast.sample import agreement_of
+    from forecast.model.build import build_model
+    from forecast.model.exact import exact_posterior
+    from forecast.model.sample import agreement_of
 
     pm = import_pymc()
     exact = exact_posterior(arrays)
@@ -212,7 +212,7 @@ def test_random_small_models_nuts_agrees_with_exact(arrays):
 @settings(max_examples=20, deadline=None, derandomize=True)
 @given(small_models())
 def test_random_small_models_importance_sampling_agrees_with_quadrature(arrays):
-    from forecast.exact import exact_posterior
+    from forecast.model.exact import exact_posterior
 
     quadrature = exact_posterior(arrays)
     sampled = exact_posterior(arrays, max_dim=0, max_grid=0, draws=20_000)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, edit, tree_hash
-from forecast.ledger import Ledger, project_lock
+from forecast.spec.layout import Layout
+from forecast.store.ledger import Ledger, project_lock
 
 SMALL = ["--draws", "200", "--tune", "200", "--chains", "2", "--no-plots"]
 
@@ -26,7 +27,7 @@ def updates(mini_project) -> Path:
 
 
 def ledger_updates(root):
-    with Ledger.open(root) as ledger:
+    with Ledger.open(Layout(root)) as ledger:
         return ledger.updates()
 
 
@@ -160,16 +161,16 @@ def test_crash_after_ledger_commit_before_publish_is_repaired(
     mini_project, updates, cli, monkeypatch
 ):
     assert cli("fit", *SMALL).exit_code == 0
-    import forecast.results
+    import forecast.store.results
 
-    real_publish = forecast.results.StagedResults.publish
+    real_publish = forecast.store.results.StagedResults.publish
 
     def crash(self):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(forecast.results.StagedResults, "publish", crash)
+    monkeypatch.setattr(forecast.store.results.StagedResults, "publish", crash)
     assert cli("update", "--evidence", "incoming/gale.yaml", *SMALL).exit_code == 130
-    monkeypatch.setattr(forecast.results.StagedResults, "publish", real_publish)
+    monkeypatch.setattr(forecast.store.results.StagedResults, "publish", real_publish)
     # Evidence and ledger agree: the update is committed; the results are the old ones.
     [record] = ledger_updates(mini_project)
     assert len(list((mini_project / "evidence").glob("*-gale.yaml"))) == 1
@@ -178,9 +179,9 @@ def test_crash_after_ledger_commit_before_publish_is_repaired(
     # The next command that writes repairs it by publishing the committed update's results.
     result = cli("update", "--evidence", "incoming/union.yaml", "--dry-run", *SMALL)
     assert result.exit_code == 0
-    from forecast.update import recover
+    from forecast.store.update import recover
 
-    assert recover(mini_project) == ["published the results of update 1"]
+    assert recover(Layout(mini_project)) == ["published the results of update 1"]
     fresh = json.loads((mini_project / "results/mini/summary.json").read_text())
     assert fresh["spec_sha256"] == record.spec_after
 
@@ -192,7 +193,7 @@ def test_killed_update_is_rolled_back_from_the_journal(mini_project, updates, cl
     stray.write_text("model: mini\n")
     import hashlib
 
-    with Ledger.open(mini_project) as ledger:
+    with Ledger.open(Layout(mini_project)) as ledger:
         ledger.begin(
             [
                 {
@@ -269,7 +270,7 @@ def test_history_lists_updates_in_order_with_their_figures(mini_project, updates
     leader = max(two.after, key=lambda h: two.after[h]["mean"])
     assert rows[2].startswith(f"2,{two.time},mini,incoming/union.yaml,{two.source_sha256},1,1,")
     assert rows[2].endswith(f",{leader},{round(two.after[leader]['mean'], 4)},20250705")
-    data = json.loads(cli("history", "--format", "json").stdout)
+    data = json.loads(cli("history", "--format", "json").stdout)["updates"]
     assert [d["id"] for d in data] == [1, 2]
     assert data[0]["after"] == one.after and data[1]["after"] == two.after
     assert data[0]["items"]["claims"] == ["gale-logged"]

@@ -1,8 +1,10 @@
-"""The ``forecast`` command line: parse, call the library, print, map errors to exit codes.
+"""The ``forecast`` command line: a shell over :class:`forecast.Project`.
 
-Exit codes: 0 success, 1 a run-time failure, 2 invalid input, 3 diagnostics failed under
-``--strict``, 130 interrupted. This is the only module that prints or exits; heavy libraries
-(PyMC, ArviZ, matplotlib) are imported inside the commands that need them.
+Each command parses its options, calls one ``Project`` method, prints the report (stdout) or
+one line per problem (stderr), and maps errors to exit codes: 0 success, 1 a run-time failure,
+2 invalid input or usage, 3 diagnostics failed under ``--strict``, 130 interrupted. Progress
+goes to stderr. This is the only module that prints or exits; heavy libraries are imported
+only by the commands that need them.
 """
 
 from __future__ import annotations
@@ -14,30 +16,88 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from forecast.constants import DEFAULT_CHAINS, DEFAULT_DRAWS, DEFAULT_SEED, DEFAULT_TUNE
-from forecast.errors import DiagnosticsError, ForecastError, SpecError
+from forecast.constants import (
+    DEFAULT_CHAINS,
+    DEFAULT_DRAWS,
+    DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_SEED,
+    DEFAULT_TUNE,
+    FIT_METHODS,
+    REPORT_FORMATS,
+)
+from forecast.errors import DiagnosticsError, ForecastError, SpecError, UsageError
 
-EXIT_FAILURE, EXIT_INVALID, EXIT_DIAGNOSTICS, EXIT_INTERRUPTED = 1, 2, 3, 130
+EXIT_OK, EXIT_FAILURE, EXIT_INVALID, EXIT_DIAGNOSTICS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def _choices(values: tuple[str, ...]) -> str:
+    return ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else values[0]
+
+
+class _OneLineErrors(TyperGroup):
+    """Usage errors as one ``Error: --option: message`` line and exit 2, not a panel."""
+
+    def main(self, args: Any = None, prog_name: Any = None, *rest: Any, **extra: Any) -> Any:
+        standalone = extra.pop("standalone_mode", True)
+        try:
+            code = super().main(args, prog_name, *rest, standalone_mode=False, **extra)
+        except typer.TyperException as exc:  # Typer's usage errors (bad or missing options)
+            typer.echo(f"Error: {_usage_message(exc)}", err=True)
+            code = EXIT_INVALID if exc.exit_code == EXIT_INVALID else EXIT_FAILURE
+        except typer.Abort:
+            typer.echo("Interrupted: nothing was changed.", err=True)
+            code = EXIT_INTERRUPTED
+        code = code if isinstance(code, int) else EXIT_OK
+        if standalone:
+            sys.exit(code)
+        return code
+
+
+def _usage_message(exc: typer.TyperException) -> str:
+    param = getattr(exc, "param", None)
+    if isinstance(exc, typer.BadParameter) and param is not None and param.opts:
+        if hasattr(exc, "param_type"):  # a required option that was not given
+            return f"{param.opts[0]}: required (see --help)"
+        return f"{param.opts[0]}: {exc.message}"
+    return exc.format_message().rstrip(".")
+
 
 app = typer.Typer(
+    cls=_OneLineErrors,
     help="Rival hypotheses, quote-verified evidence and Bayesian posteriors.",
-    no_args_is_help=True,
+    invoke_without_command=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
-ModelOption = Annotated[
+
+def _one_of(values: tuple[str, ...]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in values:
+            raise typer.BadParameter(f"choose {_choices(values)}")
+        return value
+
+    return check
+
+
+ProjectOption = Annotated[
     Path | None,
-    typer.Option("--model", help="Model spec (default: the only file in models/)."),
+    typer.Option(
+        "--project",
+        help="Project folder (default: the one --model lies in, else the first folder from "
+        "here up that holds models/).",
+    ),
 ]
-
-
-@app.callback()
-def _root() -> None:
-    """Rival hypotheses, quote-verified evidence and Bayesian posteriors."""
-
-
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", help="Model file or name (default: the only file in models/)."),
+]
+FormatOption = Annotated[
+    str,
+    typer.Option("--format", callback=_one_of(REPORT_FORMATS), help=f"{_choices(REPORT_FORMATS)}."),
+]
 LockOption = Annotated[
     float,
     typer.Option(help="Seconds to wait while another update or fit writes to the project."),
@@ -46,10 +106,31 @@ DrawsOption = Annotated[int, typer.Option(min=1, help="Draws per chain.")]
 TuneOption = Annotated[int, typer.Option(min=0, help="Tuning steps per chain.")]
 ChainsOption = Annotated[int, typer.Option(min=1, help="Number of chains.")]
 SeedOption = Annotated[int, typer.Option(help="Random seed (same seed, same draws).")]
+PlotsOption = Annotated[bool, typer.Option(help="Write p_H.png and reliability.png.")]
+ProgressOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--progress/--no-progress",
+        help="Show what a long step is doing, on stderr (default: when stderr is a terminal).",
+    ),
+]
+
+
+@app.callback()
+def _root(context: typer.Context) -> None:
+    """Rival hypotheses, quote-verified evidence and Bayesian posteriors."""
+    if context.invoked_subcommand is None:
+        typer.echo(context.get_help())
 
 
 def _err(line: str) -> None:
     typer.echo(line, err=True)
+
+
+def _progress(show: bool | None) -> Callable[[str], None] | None:
+    if show is None:
+        show = sys.stderr.isatty()
+    return _err if show else None
 
 
 @contextmanager
@@ -61,7 +142,12 @@ def _errors_to_exit_codes() -> Iterator[None]:
         for problem in exc.problems:
             _err(str(problem))
         raise typer.Exit(EXIT_INVALID) from None
+    except UsageError as exc:
+        _err(f"Error: {exc}")
+        raise typer.Exit(EXIT_INVALID) from None
     except DiagnosticsError as exc:
+        if exc.report is not None:
+            typer.echo(exc.report.text())
         _err(f"Error: {exc}")
         raise typer.Exit(EXIT_DIAGNOSTICS) from None
     except ForecastError as exc:
@@ -72,99 +158,72 @@ def _errors_to_exit_codes() -> Iterator[None]:
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-def _model_path(model: Path | None) -> Path:
-    from forecast.errors import Problem
+def _open(project: Path | None, model: str | None) -> Any:
+    from forecast.api import Project
 
-    if model is not None:
-        return model
-    candidates = sorted(Path("models").glob("*.yaml"))
-    if len(candidates) == 1:
-        return candidates[0]
-    found = "none" if not candidates else ", ".join(str(c) for c in candidates)
-    raise SpecError([Problem("models", 1, "--model", f"give --model; models/*.yaml holds {found}")])
+    return Project.open(project, model)
 
 
-def _run(body: Callable[[], Any]) -> Any:
-    with _errors_to_exit_codes():
-        return body()
+def _print(report: Any, fmt: str) -> None:
+    from forecast.report.base import render
+
+    typer.echo(render(report, fmt), nl=False)
 
 
 @app.command()
-def check(model: ModelOption = None) -> None:
+def check(
+    project: ProjectOption = None, model: ModelOption = None, format: FormatOption = "table"
+) -> None:
     """Validate the model, its evidence and every quote; print a summary. Writes nothing."""
-
-    def body() -> None:
-        from forecast.summary import CheckSummary
-        from forecast.validate import load_spec
-
-        spec = load_spec(_model_path(model))
-        typer.echo(CheckSummary(spec).text())
-
-    _run(body)
+    with _errors_to_exit_codes():
+        _print(_open(project, model).check(), format)
 
 
 @app.command()
 def fit(
+    project: ProjectOption = None,
     model: ModelOption = None,
     draws: DrawsOption = DEFAULT_DRAWS,
     tune: TuneOption = DEFAULT_TUNE,
     chains: ChainsOption = DEFAULT_CHAINS,
     seed: SeedOption = DEFAULT_SEED,
     method: Annotated[
-        str, typer.Option(help="nuts (with the exact cross-check) or exact (no sampling).")
+        str,
+        typer.Option(
+            callback=_one_of(FIT_METHODS),
+            help="nuts (NUTS, cross-checked by the exact engine) or exact (no sampling).",
+        ),
     ] = "nuts",
     strict: Annotated[
         bool, typer.Option(help="Exit 3, publishing nothing, if diagnostics are off.")
     ] = False,
-    results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
-    plots: Annotated[bool, typer.Option(help="Write p_H.png and reliability.png.")] = True,
-    lock_timeout: LockOption = 60.0,
+    plots: PlotsOption = True,
+    lock_timeout: LockOption = DEFAULT_LOCK_TIMEOUT,
+    format: FormatOption = "table",
+    progress: ProgressOption = None,
 ) -> None:
     """Fit the model and write results/<model>/ (posterior.nc, summaries, plots)."""
-
-    def body() -> None:
-        from forecast.ledger import project_lock
-        from forecast.report import PosteriorReport
-        from forecast.results import stage_results
-        from forecast.sample import FitOptions
-        from forecast.sample import fit as run_fit
-        from forecast.update import recover
-        from forecast.validate import load_spec, project_root
-
-        if method not in ("nuts", "exact"):
-            raise typer.BadParameter("choose nuts or exact", param_hint="--method")
-        model_path = _model_path(model)
-        root = project_root(model_path)
-        # Holding the lock from before loading to publishing keeps an update from landing
-        # between the spec that was fitted and the results that are published.
-        with project_lock(root, lock_timeout):
-            for action in recover(root):
-                typer.echo(f"Recovered: {action}")
-            spec = load_spec(model_path)
-            options = FitOptions(draws, tune, chains, seed, method, progressbar=sys.stderr.isatty())
-            result = run_fit(spec, options)
-            report = PosteriorReport(result)
-            diagnostics = result.diagnostics
-            if strict and diagnostics is not None and not diagnostics.ok:
-                typer.echo(report.text())
-                raise DiagnosticsError(
-                    "diagnostics outside thresholds ("
-                    + "; ".join(diagnostics.problems())
-                    + "); results not written"
-                )
-            staged = stage_results(result, results, plots=plots)
-            typer.echo(report.text())
-            published = staged.publish()
-        typer.echo(
-            f"\nWrote {published}/ ({', '.join(sorted(p.name for p in published.iterdir()))})"
+    with _errors_to_exit_codes():
+        listener = _progress(progress)
+        report = _open(project, model).fit(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            method=method,
+            strict=strict,
+            plots=plots,
+            lock_timeout=lock_timeout,
+            progress=listener,
+            progressbar=listener is not None,
         )
-
-    _run(body)
+        _print(report, format)
 
 
 @app.command()
 def update(
     evidence: Annotated[Path, typer.Option("--evidence", help="New evidence file (YAML).")],
+    project: ProjectOption = None,
     model: ModelOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the report; change nothing.")
@@ -173,78 +232,38 @@ def update(
     tune: TuneOption = DEFAULT_TUNE,
     chains: ChainsOption = DEFAULT_CHAINS,
     seed: SeedOption = DEFAULT_SEED,
-    plots: Annotated[bool, typer.Option(help="Write p_H.png and reliability.png.")] = True,
-    lock_timeout: LockOption = 60.0,
+    plots: PlotsOption = True,
+    lock_timeout: LockOption = DEFAULT_LOCK_TIMEOUT,
+    format: FormatOption = "table",
+    progress: ProgressOption = None,
 ) -> None:
     """Add new evidence, refit, print before/after, and record the update in the ledger."""
-
-    def body() -> None:
-        from contextlib import nullcontext
-
-        from forecast.ledger import project_lock
-        from forecast.likelihood import evidence_arrays
-        from forecast.report import PosteriorReport, UpdateReport
-        from forecast.sample import FitOptions
-        from forecast.sample import fit as run_fit
-        from forecast.update import (
-            before_posterior,
-            commit_update,
-            plan_update,
-            posterior_summary,
-            recover,
+    with _errors_to_exit_codes():
+        listener = _progress(progress)
+        report = _open(project, model).update(
+            evidence,
+            dry_run=dry_run,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            plots=plots,
+            lock_timeout=lock_timeout,
+            progress=listener,
+            progressbar=listener is not None,
         )
-        from forecast.validate import display_path, project_root
-
-        model_path = _model_path(model)
-        root = project_root(model_path)
-        results = root / "results"
-        with nullcontext() if dry_run else project_lock(root, lock_timeout):
-            if not dry_run:
-                for action in recover(root):
-                    typer.echo(f"Recovered: {action}")
-            plan = plan_update(model_path, evidence)
-            options = FitOptions(draws, tune, chains, seed, "nuts", progressbar=sys.stderr.isatty())
-            before = before_posterior(plan, options, results)
-            result = run_fit(plan.after, options)
-            report = UpdateReport(
-                before=before,
-                before_arrays=evidence_arrays(plan.before),
-                before_as_of=plan.before.as_of(),
-                result=result,
-                items=plan.items,
-                source_file=display_path(plan.evidence_path),
-                source_sha256=plan.evidence_sha256,
-            )
-            typer.echo(report.text())
-            if dry_run:
-                typer.echo("\nDry run: nothing was written.")
-                return
-            after = posterior_summary(PosteriorReport(result).table())
-            update_id = commit_update(plan, result, before, after, plots=plots)
-            written = ", ".join(display_path(f.path) for f in plan.new_files)
-            typer.echo(f"\nRecorded as update {update_id} in ledger.sqlite; wrote {written}.")
-
-    _run(body)
+        _print(report, format)
 
 
 @app.command()
 def history(
-    model: ModelOption = None,
-    format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    project: ProjectOption = None, model: ModelOption = None, format: FormatOption = "table"
 ) -> None:
     """Print the timeline of updates recorded in the ledger."""
-
-    def body() -> None:
-        from forecast.history import render_history
-        from forecast.validate import project_root
-
-        if format not in ("table", "csv", "json"):
-            raise typer.BadParameter("choose table, csv or json", param_hint="--format")
-        typer.echo(render_history(project_root(_model_path(model)), format), nl=False)
-
-    _run(body)
+    with _errors_to_exit_codes():
+        _print(_open(project, model).history(), format)
 
 
 def main() -> None:  # pragma: no cover - console entry point
     """Console entry point."""
-    sys.exit(app())
+    app()

@@ -7,6 +7,19 @@ from dataclasses import dataclass
 #: Probability mass of the highest-density intervals reported everywhere.
 HDI_PROB = 0.94
 
+#: Output formats of every report: the text, the table as CSV, everything as JSON.
+REPORT_FORMATS: tuple[str, ...] = ("table", "csv", "json")
+
+#: Version of the layout of ``summary.json``; raised when a key changes meaning or goes away.
+SUMMARY_SCHEMA_VERSION = 2
+
+#: The update report lists at most this many of the claims that moved the posterior most, and
+#: says how many it left out.
+UPDATE_REPORT_MOVERS = 5
+
+#: Fitting methods: NUTS with the exact cross-check, or the exact engine alone.
+FIT_METHODS: tuple[str, ...] = ("nuts", "exact")
+
 
 @dataclass(frozen=True)
 class LikelihoodBand:
@@ -109,6 +122,12 @@ DEFAULT_TUNE = 1000
 DEFAULT_CHAINS = 4
 DEFAULT_SEED = 20250705
 TARGET_ACCEPT = 0.9
+
+#: Seconds a command waits for another update or fit to release the project.
+DEFAULT_LOCK_TIMEOUT = 60.0
+
+#: About how long PyTensor takes to compile the model on a machine with an empty cache.
+COLD_COMPILE_SECONDS = 30
 
 #: Diagnostics thresholds: above/below these a fit is flagged (and fails with --strict).
 MAX_RHAT = 1.01

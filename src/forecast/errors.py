@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -31,6 +32,10 @@ class SpecError(ForecastError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+class UsageError(ForecastError):
+    """The command was asked for something that cannot be: no project here, an unknown model."""
+
+
 class EvidenceError(SpecError):
     """A new evidence file is invalid against the current model."""
 
@@ -40,7 +45,14 @@ class FitError(ForecastError):
 
 
 class DiagnosticsError(FitError):
-    """Diagnostics are outside their thresholds and strict mode is on."""
+    """Diagnostics are outside their thresholds and strict mode is on; nothing was written.
+
+    ``report`` is the fit's report, so the caller can still show what was found.
+    """
+
+    def __init__(self, message: str, report: Any = None):
+        self.report = report
+        super().__init__(message)
 
 
 class LedgerError(ForecastError):

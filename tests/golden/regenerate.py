@@ -23,13 +23,13 @@ COLUMNS = ["mean", "sd", "hdi_low", "hdi_high", "uniform_prior_mean", "exact"]
 
 def golden_summary(model_path: Path) -> dict:
     """Fixed-seed, small-draw fit summarised to the numbers the golden files hold."""
-    from forecast.report import PosteriorReport
-    from forecast.sample import FitOptions, fit
-    from forecast.validate import load_spec
+    from forecast.model.sample import FitOptions, fit
+    from forecast.report.posterior import FitReport
+    from forecast.spec.rules import load_spec
 
     options = FitOptions(draws=200, tune=200, chains=2, cores=1, seed=20250705)
     result = fit(load_spec(model_path), options)
-    table = PosteriorReport(result).table()
+    table = FitReport(result).table()
     reliability = result.idata.posterior["reliability"]
     return {
         "options": {"draws": 200, "tune": 200, "chains": 2, "seed": 20250705},

@@ -20,7 +20,7 @@ Then P(h | E) = softmax(log prior[h] + sum over components of log Z[h]).
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,11 +33,12 @@ from forecast.constants import (
     MAX_QUADRATURE_POINTS,
     MIN_IMPORTANCE_ESS,
 )
-from forecast.likelihood import (
+from forecast.model.likelihood import (
     EvidenceArrays,
     claim_log_likelihood,
     hypothesis_log_likelihood,
     log_softmax,
+    subset,
 )
 
 _DEFENSIVE_WEIGHT = 0.1
@@ -108,29 +109,6 @@ def components(arrays: EvidenceArrays) -> list[tuple[np.ndarray, np.ndarray]]:
         mask[arrays.pair_claim[in_component]] = True
         out.append((mask, members))
     return out
-
-
-def subset(arrays: EvidenceArrays, claim_mask: np.ndarray, members: np.ndarray) -> EvidenceArrays:
-    """The arrays restricted to some claims, with sampled sources renumbered to ``members``."""
-    pairs = claim_mask[arrays.pair_claim]
-    claim_index = np.cumsum(claim_mask) - 1
-    remap = np.full(arrays.n_sampled, -1)
-    remap[members] = np.arange(len(members))
-    slots = arrays.pair_slot[pairs]
-    return replace(
-        arrays,
-        claim_ids=tuple(np.asarray(arrays.claim_ids)[claim_mask]),
-        theta=arrays.theta[claim_mask],
-        pair_claim=claim_index[arrays.pair_claim[pairs]],
-        pair_source=tuple(np.asarray(arrays.pair_source, dtype=object)[pairs]),
-        pair_slot=np.array([remap[s] if s >= 0 else -1 for s in slots], dtype=int),
-        pair_fixed=arrays.pair_fixed[pairs],
-        say_anyway=arrays.say_anyway[pairs],
-        direct=arrays.direct[claim_mask],
-        sampled_sources=tuple(arrays.sampled_sources[i] for i in members),
-        alpha=arrays.alpha[members],
-        beta=arrays.beta[members],
-    )
 
 
 def quadrature_nodes(part: EvidenceArrays) -> np.ndarray:

@@ -40,20 +40,11 @@ from forecast.errors import (
     ResultsError,
     SpecError,
 )
-from forecast.ledger import Ledger, sha256_file
-from forecast.loading import dump_yaml, load_yaml
-from forecast.spec import EvidenceFile, Spec
-from forecast.validate import (
-    EVIDENCE_DIR,
-    SEEDS_DIR,
-    EvidenceInput,
-    display_path,
-    load_spec,
-    parse_file,
-    project_root,
-)
-
-RESULTS_DIR = "results"
+from forecast.spec.layout import SEEDS_DIR, Layout, display_path
+from forecast.spec.loading import dump_yaml, load_yaml
+from forecast.spec.rules import EvidenceInput, load_spec, parse_file
+from forecast.spec.schema import EvidenceFile, Spec
+from forecast.store.ledger import Ledger, sha256_file
 
 
 @dataclass(frozen=True)
@@ -73,7 +64,7 @@ class NewFile:
 class UpdatePlan:
     """A validated update: the specs before and after, and the files it would create."""
 
-    root: Path
+    layout: Layout
     model_path: Path
     evidence_path: Path
     evidence_sha256: str
@@ -94,7 +85,9 @@ def _unique(path: Path, content: bytes, taken: set[Path]) -> Path | None:
     return candidate
 
 
-def plan_update(model_path: Path, evidence_path: Path, today: dt.date | None = None) -> UpdatePlan:
+def plan_update(
+    layout: Layout, model_path: Path, evidence_path: Path, today: dt.date | None = None
+) -> UpdatePlan:
     """Validate ``evidence_path`` against the model and work out what an update would write.
 
     Every rule of ``forecast check`` applies, plus: ids already used and quotes a source already
@@ -102,7 +95,6 @@ def plan_update(model_path: Path, evidence_path: Path, today: dt.date | None = N
     """
     model_path = Path(model_path)
     evidence_path = Path(evidence_path)
-    root = project_root(model_path)
     before = load_spec(model_path)
     if not evidence_path.is_file():
         raise EvidenceError([Problem(display_path(evidence_path), 1, "(file)", "file not found")])
@@ -123,12 +115,12 @@ def plan_update(model_path: Path, evidence_path: Path, today: dt.date | None = N
         raw = dict(raw)
         if document.text is not None:
             content = document.text.encode("utf-8")
-            target = root / SEEDS_DIR / f"{document.id}.txt"
+            target = layout.seeds / f"{document.id}.txt"
         else:
             assert document.path is not None
             source = (evidence_path.parent / document.path).resolve()
             content = source.read_bytes()
-            target = root / SEEDS_DIR / source.name
+            target = layout.seeds / source.name
         unique = _unique(target, content, taken)
         if unique is not None:
             taken.add(unique)
@@ -148,7 +140,7 @@ def plan_update(model_path: Path, evidence_path: Path, today: dt.date | None = N
     )
     stored = (header + dump_yaml(data)).encode("utf-8")
     stored_path = _unique(
-        root / EVIDENCE_DIR / f"{today.isoformat()}-{evidence_path.stem}.yaml", b"", taken
+        layout.evidence / f"{today.isoformat()}-{evidence_path.stem}.yaml", b"", taken
     )
     assert stored_path is not None
     new_files.append(NewFile(stored_path, stored))
@@ -161,7 +153,9 @@ def plan_update(model_path: Path, evidence_path: Path, today: dt.date | None = N
         "documents": sorted(set(after.documents) - set(before.documents)),
         "sources": sorted(set(after.sources) - set(before.sources)),
     }
-    return UpdatePlan(root, model_path, evidence_path, sha, before, after, tuple(new_files), items)
+    return UpdatePlan(
+        layout, model_path, evidence_path, sha, before, after, tuple(new_files), items
+    )
 
 
 def package_versions() -> dict[str, str]:
@@ -204,18 +198,18 @@ def _remove_created(files: list[dict[str, str]], root: Path) -> list[str]:
     return left
 
 
-def recover(root: Path) -> list[str]:
+def recover(layout: Layout) -> list[str]:
     """Repair what a killed update left; return one line per action taken."""
-    from forecast.results import publish_run
+    from forecast.store.results import publish_run
 
     actions: list[str] = []
-    ledger_path = root / "ledger.sqlite"
+    ledger_path = layout.ledger
     if not ledger_path.exists():
         return actions
-    with Ledger.open(root) as ledger:
+    with Ledger.open(layout) as ledger:
         pending = ledger.pending()
         if pending is not None:
-            left = _remove_created(pending["files"], root)
+            left = _remove_created(pending["files"], layout.root)
             if pending["results_run"]:
                 shutil.rmtree(pending["results_run"], ignore_errors=True)
             ledger.abandon()
@@ -228,7 +222,7 @@ def recover(root: Path) -> list[str]:
         updates = ledger.updates()
         if updates and updates[-1].results_run:
             run = Path(updates[-1].results_run)
-            link = root / RESULTS_DIR / updates[-1].model
+            link = layout.results / updates[-1].model
             if run.is_dir() and (not link.is_symlink() or link.resolve() != run.resolve()):
                 publish_run(link, run)
                 actions.append(f"published the results of update {updates[-1].id}")
@@ -244,17 +238,19 @@ def commit_update(
     plots: bool = True,
 ) -> int:
     """Write the update's files, record it in the ledger and publish its results."""
-    from forecast.results import stage_results
+    from forecast.store.results import stage_results
 
-    root = plan.root
-    ledger_path = root / "ledger.sqlite"
+    layout = plan.layout
+    ledger_path = layout.ledger
     ledger_is_new = not ledger_path.exists()
     created: list[Path] = []
-    staged = stage_results(result, root / RESULTS_DIR, plots=plots)
-    files = [{"path": str(f.path.relative_to(root)), "sha256": f.sha256} for f in plan.new_files]
+    staged = stage_results(result, layout, plots=plots)
+    files = [
+        {"path": str(f.path.relative_to(layout.root)), "sha256": f.sha256} for f in plan.new_files
+    ]
     committed = False
     try:
-        with Ledger.open(root) as ledger:
+        with Ledger.open(layout) as ledger:
             ledger.begin(files, str(staged.run_dir))
             try:
                 for new in plan.new_files:
@@ -313,20 +309,20 @@ def posterior_summary(table: Any) -> dict[str, Any]:
     return out
 
 
-def before_posterior(plan: UpdatePlan, options: Any, results_root: Path) -> dict[str, Any]:
+def before_posterior(plan: UpdatePlan, options: Any) -> dict[str, Any]:
     """The posterior before the update: the published results if they match, else a new fit.
 
     Reusing the published summary (matched by the spec's sha256) saves a whole fit.
     """
-    from forecast.report import PosteriorReport
-    from forecast.results import load_summary
-    from forecast.sample import fit
+    from forecast.model.sample import fit
+    from forecast.report.posterior import FitReport
+    from forecast.store.results import load_summary
 
     with contextlib.suppress(ResultsError):
-        summary = load_summary(results_root, plan.before.name)
+        summary = load_summary(plan.layout, plan.before.name)
         if summary.get("spec_sha256") == plan.before.sha256:
             return {
                 h["hypothesis"]: {k: h[k] for k in ("mean", "sd", "hdi_low", "hdi_high", "word")}
                 for h in summary["hypotheses"]
             }
-    return posterior_summary(PosteriorReport(fit(plan.before, options)).table())
+    return posterior_summary(FitReport(fit(plan.before, options)).table())

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from forecast.compat import import_pymc, import_pytensor_tensor
-from forecast.exact import subset
-from forecast.likelihood import EvidenceArrays, claim_log_likelihood, witness_log_likelihood
+from forecast.model.likelihood import EvidenceArrays, claim_log_likelihood, subset
+from forecast.witness import witness_log_likelihood
 
 pm = import_pymc()
 pt = import_pytensor_tensor()

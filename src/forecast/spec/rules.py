@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,9 +29,9 @@ from forecast.constants import (
     SOURCE_OPINION_LR_CAP,
 )
 from forecast.errors import Problem, SpecError
-from forecast.likelihood import one_claim_log_likelihood
-from forecast.loading import LoadedYaml, format_loc, load_yaml, read_text_limited
-from forecast.quotes import (
+from forecast.spec.layout import Layout, display_path, find_root
+from forecast.spec.loading import LoadedYaml, format_loc, load_yaml, read_text_limited
+from forecast.spec.quotes import (
     NormalizedText,
     closest_passage,
     find_quote,
@@ -40,7 +39,7 @@ from forecast.quotes import (
     normalize,
     shingles,
 )
-from forecast.spec import (
+from forecast.spec.schema import (
     AttestationRecord,
     Claim,
     ClaimRecord,
@@ -53,11 +52,9 @@ from forecast.spec import (
     Spec,
     Where,
 )
+from forecast.witness import one_claim_log_likelihood
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
-
-SEEDS_DIR = "seeds"
-EVIDENCE_DIR = "evidence"
 
 
 @dataclass(frozen=True)
@@ -66,25 +63,6 @@ class EvidenceInput:
 
     path: Path
     documents_dir: Path
-
-
-def display_path(path: Path) -> str:
-    """A path as shown in messages: relative to the working directory when inside it."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
-
-
-def project_root(model_path: Path) -> Path:
-    """The project folder: the parent of the ``models/`` folder holding the model file."""
-    return model_path.resolve().parent.parent
-
-
-def evidence_paths(root: Path) -> list[Path]:
-    """The evidence files of a project, in name order."""
-    folder = root / EVIDENCE_DIR
-    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
 
 
 # --- parsing ------------------------------------------------------------------------------
@@ -203,7 +181,7 @@ class _Checker:
                 entry.problem("path", f"document path {document.path!r} must not contain '..'")
             )
             return None
-        base = self.root if jail == self.root / SEEDS_DIR else jail
+        base = self.root if jail == Layout(self.root).seeds else jail
         target = (base / relative).resolve()
         if not target.is_relative_to(jail.resolve()):
             self.add(
@@ -297,9 +275,9 @@ def load_spec(model_path: Path, extra: Sequence[EvidenceInput] = ()) -> Spec:
         Evidence files outside ``evidence/`` (an update), checked against everything else.
     """
     model_path = Path(model_path)
-    root = project_root(model_path)
-    checker = _Checker(root)
-    seeds = root / SEEDS_DIR
+    layout = Layout(find_root(model=model_path))
+    checker = _Checker(layout.root)
+    seeds = layout.seeds
 
     files: list[_File] = []
     model_file: _File | None = None
@@ -311,7 +289,7 @@ def load_spec(model_path: Path, extra: Sequence[EvidenceInput] = ()) -> Spec:
     except SpecError as exc:
         checker.problems.extend(exc.problems)
 
-    inputs = [(p, seeds, False) for p in evidence_paths(root)]
+    inputs = [(p, seeds, False) for p in layout.evidence_files()]
     inputs += [(e.path, e.documents_dir, True) for e in extra]
     for path, documents_dir, must_match in inputs:
         try:

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from forecast.errors import ResultsError
-from forecast.report import PosteriorReport, claim_table
-from forecast.sample import FitResult
-
-RUNS_DIR = ".runs"
+from forecast.model.sample import FitResult
+from forecast.report.posterior import FitReport, claim_table
+from forecast.spec.layout import Layout, display_path
 
 
 @dataclass
@@ -53,13 +52,13 @@ def publish_run(link: Path, run_dir: Path) -> Path:
     return link
 
 
-def stage_results(result: FitResult, results_root: Path, *, plots: bool = True) -> StagedResults:
+def stage_results(result: FitResult, layout: Layout, *, plots: bool = True) -> StagedResults:
     """Write every output file of a fit into a new run folder; publish nothing yet."""
     name = result.spec.name
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    run_dir = results_root / RUNS_DIR / f"{name}@{stamp}-{os.getpid()}"
+    run_dir = layout.runs / f"{name}@{stamp}-{os.getpid()}"
     run_dir.mkdir(parents=True, exist_ok=False)
-    staged = StagedResults(results_root / name, run_dir)
+    staged = StagedResults(layout.results / name, run_dir)
     try:
         _write_run(result, run_dir, plots=plots)
     except BaseException:
@@ -68,31 +67,33 @@ def stage_results(result: FitResult, results_root: Path, *, plots: bool = True) 
     return staged
 
 
-def write_results(result: FitResult, results_root: Path, *, plots: bool = True) -> Path:
+def write_results(result: FitResult, layout: Layout, *, plots: bool = True) -> Path:
     """Stage and publish a fit's results; return the published folder."""
-    return stage_results(result, results_root, plots=plots).publish()
+    return stage_results(result, layout, plots=plots).publish()
 
 
 def _write_run(result: FitResult, run_dir: Path, *, plots: bool) -> None:
-    report = PosteriorReport(result)
+    report = FitReport(result)
     if result.idata is not None:
         result.idata.to_netcdf(str(run_dir / "posterior.nc"))
     report.table().to_csv(run_dir / "summary.csv", float_format="%.6g")
     report.sources().to_csv(run_dir / "sources.csv", float_format="%.6g")
     claim_table(result).to_csv(run_dir / "claims.csv", float_format="%.6g")
-    summary = report.summary_dict()
+    summary = report.to_dict()
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     (run_dir / "report.txt").write_text(report.text() + "\n")
     if plots:
-        from forecast.plots import write_plots
+        from forecast.report.plots import write_plots
 
         write_plots(result, run_dir)
 
 
-def load_summary(results_root: Path, name: str) -> dict[str, Any]:
+def load_summary(layout: Layout, name: str) -> dict[str, Any]:
     """The published summary.json of a model."""
-    path = results_root / name / "summary.json"
+    path = layout.results / name / "summary.json"
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        raise ResultsError(f"{path}: no published results; run `forecast fit` first") from None
+        raise ResultsError(
+            f"{display_path(path)}: no published results; run `forecast fit` first"
+        ) from None

@@ -14,10 +14,12 @@ from forecast.compat import constant_draws_quiet, import_arviz, import_pymc, lib
 from forecast.constants import (
     AGREEMENT_FLOOR,
     AGREEMENT_SIGMAS,
+    COLD_COMPILE_SECONDS,
     DEFAULT_CHAINS,
     DEFAULT_DRAWS,
     DEFAULT_SEED,
     DEFAULT_TUNE,
+    FIT_METHODS,
     HDI_PROB,
     MAX_CLAIM_TERMS_CELLS,
     MAX_RHAT,
@@ -25,14 +27,18 @@ from forecast.constants import (
     TARGET_ACCEPT,
 )
 from forecast.errors import FitError
-from forecast.exact import ExactResult, exact_posterior
-from forecast.likelihood import (
+from forecast.model.exact import ExactResult, exact_posterior
+from forecast.model.likelihood import (
     EvidenceArrays,
     claim_log_likelihood,
     evidence_arrays,
     hypothesis_log_likelihood,
 )
-from forecast.spec import Spec
+from forecast.progress import Progress, silent
+from forecast.spec.schema import Spec
+
+#: PyMC's one-line progress bar (timing only): it fits an 80-column terminal.
+PROGRESS_BAR = "combined"
 
 
 @dataclass(frozen=True)
@@ -200,23 +206,34 @@ def _log_density_groups(arrays: EvidenceArrays, idata: Any, log_lik: np.ndarray)
     }
 
 
-def fit(spec: Spec, options: FitOptions = FitOptions()) -> FitResult:
+def fit(
+    spec: Spec, options: FitOptions = FitOptions(), progress: Progress | None = None
+) -> FitResult:
     """Fit the spec: NUTS plus the exact cross-check, or the exact engine alone.
 
     A model without a sampled reliability has no free parameter; it is always computed by
-    the exact engine.
+    the exact engine. ``progress`` is told, in a few words, what is being done.
     """
+    say = progress or silent
     arrays = evidence_arrays(spec)
-    exact = exact_posterior(arrays, seed=options.seed)
+    if options.method not in FIT_METHODS:
+        raise FitError(f"unknown method {options.method!r} ({' or '.join(FIT_METHODS)})")
     if options.method == "exact" or arrays.n_sampled == 0:
-        return FitResult(spec, arrays, options, exact)
-    if options.method != "nuts":
-        raise FitError(f"unknown method {options.method!r} (nuts or exact)")
+        say("Computing the exact posterior…")
+        return FitResult(spec, arrays, options, exact_posterior(arrays, seed=options.seed))
 
     pm = import_pymc()
-    from forecast.build import build_model
+    from forecast.model.build import build_model
 
     cores = options.cores or min(options.chains, os.cpu_count() or 1)
+    say(f"Compiling the model (can take about {COLD_COMPILE_SECONDS} s the first time)…")
+    started = []
+
+    def on_draw(**_: Any) -> None:
+        if not started:
+            started.append(True)
+            say(f"Sampling {options.chains} chain{'s' * (options.chains != 1)}…")
+
     with library_settings():
         model = build_model(arrays)
         try:
@@ -228,11 +245,14 @@ def fit(spec: Spec, options: FitOptions = FitOptions()) -> FitResult:
                     cores=cores,
                     random_seed=options.seed,
                     target_accept=TARGET_ACCEPT,
-                    progressbar=options.progressbar,
+                    progressbar=PROGRESS_BAR if options.progressbar else False,
                     compute_convergence_checks=False,
+                    callback=on_draw,
                 )
         except (RuntimeError, ValueError, FloatingPointError) as exc:
             raise FitError(f"sampling failed: {exc}") from exc
+    say("Exact cross-check…")
+    exact = exact_posterior(arrays, seed=options.seed)
     idata.posterior.attrs.update(
         {"spec_sha256": spec.sha256, "model": spec.name, "seed": options.seed, "hdi_prob": HDI_PROB}
     )

@@ -12,8 +12,8 @@ import numpy as np
 
 from forecast.compat import import_arviz, library_settings
 from forecast.constants import HDI_PROB, ICD203_BANDS
-from forecast.report import PosteriorReport
-from forecast.sample import FitResult
+from forecast.model.sample import FitResult
+from forecast.report.posterior import FitReport
 
 
 def _figure(**kwargs):
@@ -24,7 +24,7 @@ def _figure(**kwargs):
 
 def hypothesis_figure(result: FitResult):
     """P(H | E) per hypothesis with its 94 % HDI, the prior and the uniform-prior posterior."""
-    table = PosteriorReport(result).table()
+    table = FitReport(result).table()
     labels = [f"{row.label}\n({hid})" for hid, row in table.iterrows()]
     y = np.arange(len(table))[::-1]
     fig = _figure(figsize=(8.5, 0.6 * len(table) + 1.8), layout="constrained")

@@ -12,16 +12,12 @@ theta[c, h]. The formula is written once, over an array namespace ``xp`` (NumPy 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from forecast.spec import Spec
-
-#: Reliabilities are clipped below 1 so that log(1 - r) stays finite.
-_R_MAX = 1.0 - 1e-12
+from forecast.spec.schema import Spec
+from forecast.witness import R_MAX, witness_log_likelihood
 
 
 @dataclass(frozen=True)
@@ -110,6 +106,29 @@ def evidence_arrays(spec: Spec) -> EvidenceArrays:
     )
 
 
+def subset(arrays: EvidenceArrays, claim_mask: np.ndarray, members: np.ndarray) -> EvidenceArrays:
+    """The arrays restricted to some claims, with sampled sources renumbered to ``members``."""
+    pairs = claim_mask[arrays.pair_claim]
+    claim_index = np.cumsum(claim_mask) - 1
+    remap = np.full(arrays.n_sampled, -1)
+    remap[members] = np.arange(len(members))
+    slots = arrays.pair_slot[pairs]
+    return replace(
+        arrays,
+        claim_ids=tuple(np.asarray(arrays.claim_ids)[claim_mask]),
+        theta=arrays.theta[claim_mask],
+        pair_claim=claim_index[arrays.pair_claim[pairs]],
+        pair_source=tuple(np.asarray(arrays.pair_source, dtype=object)[pairs]),
+        pair_slot=np.array([remap[s] if s >= 0 else -1 for s in slots], dtype=int),
+        pair_fixed=arrays.pair_fixed[pairs],
+        say_anyway=arrays.say_anyway[pairs],
+        direct=arrays.direct[claim_mask],
+        sampled_sources=tuple(arrays.sampled_sources[i] for i in members),
+        alpha=arrays.alpha[members],
+        beta=arrays.beta[members],
+    )
+
+
 def segment_sum(values: np.ndarray, pair_claim: np.ndarray, n_claims: int) -> np.ndarray:
     """Sum pair values (..., K) into their claims (..., C); ``pair_claim`` is non-decreasing."""
     out = np.zeros((*values.shape[:-1], n_claims))
@@ -117,28 +136,6 @@ def segment_sum(values: np.ndarray, pair_claim: np.ndarray, n_claims: int) -> np
         starts = np.flatnonzero(np.r_[True, pair_claim[1:] != pair_claim[:-1]])
         out[..., pair_claim[starts]] = np.add.reduceat(values, starts, axis=-1)
     return out
-
-
-def witness_log_likelihood(
-    theta: Any,
-    pair_reliability: Any,
-    say_anyway: Any,
-    claim_sum: Callable[[Any], Any],
-    xp: Any = np,
-) -> Any:
-    """log P(attestations of c | h) for every claim and hypothesis: shape (..., C, H).
-
-    ``pair_reliability`` has shape (..., K); ``claim_sum`` sums pair values into claims.
-    Written as S_noise + log1p(theta * expm1(S_track - S_noise)), which stays finite when
-    theta is 0 or 1.
-    """
-    r = xp.clip(pair_reliability, 0.0, _R_MAX)
-    log_track = xp.log(r + (1.0 - r) * say_anyway)
-    log_noise = xp.log1p(-r) + xp.log(say_anyway)
-    track = claim_sum(log_track)
-    noise = claim_sum(log_noise)
-    gap = (track - noise)[..., None]
-    return noise[..., None] + xp.log1p(theta * xp.expm1(gap))
 
 
 def direct_log_likelihood(arrays: EvidenceArrays) -> np.ndarray:
@@ -190,7 +187,7 @@ def hypothesis_log_likelihood(
     constant = direct_log_likelihood(arrays).sum(axis=0)
     out = np.empty((sampled_reliability.shape[0], len(arrays.hypothesis_ids)))
     for start in range(0, sampled_reliability.shape[0], chunk):
-        r = np.clip(pair_reliability(arrays, sampled_reliability[start : start + chunk]), 0, _R_MAX)
+        r = np.clip(pair_reliability(arrays, sampled_reliability[start : start + chunk]), 0, R_MAX)
         log_noise = np.log1p(-r) + np.log(arrays.say_anyway)
         noise = segment_sum(log_noise, arrays.pair_claim, n_claims)
         gap = segment_sum(np.log(r + (1.0 - r) * arrays.say_anyway), arrays.pair_claim, n_claims)
@@ -205,20 +202,3 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Numerically stable log-softmax."""
     shifted = x - np.max(x, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-
-
-def one_claim_log_likelihood(
-    theta: np.ndarray, reliability: np.ndarray, say_anyway: np.ndarray
-) -> np.ndarray:
-    """log P(attestations of one claim | h) for its witnesses at fixed reliabilities: (H,)."""
-    return witness_log_likelihood(
-        np.asarray(theta, dtype=float)[None, :],
-        np.atleast_1d(np.asarray(reliability, dtype=float)),
-        np.atleast_1d(np.asarray(say_anyway, dtype=float)),
-        sum_into_one_claim,
-    )[0]
-
-
-def sum_into_one_claim(values: np.ndarray) -> np.ndarray:
-    """Sum all pairs into a single claim: shape (..., K) -> (..., 1)."""
-    return values.sum(axis=-1, keepdims=True)

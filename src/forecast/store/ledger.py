@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from forecast.errors import LedgerError
-
-LEDGER_NAME = "ledger.sqlite"
+from forecast.spec.layout import Layout
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS updates (
@@ -95,9 +94,9 @@ class Ledger:
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, root: Path) -> Iterator[Ledger]:
+    def open(cls, layout: Layout) -> Iterator[Ledger]:
         """Open (creating if needed) ``ledger.sqlite`` in the project root."""
-        ledger = cls(root / LEDGER_NAME)
+        ledger = cls(layout.ledger)
         try:
             yield ledger
         finally:

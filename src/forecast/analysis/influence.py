@@ -1,0 +1,56 @@
+"""How much each piece of evidence, the prior and the reliabilities move the posterior.
+
+Definitions (see ``docs/model.md``), used by the fit and update reports and the briefing:
+
+- claim term: l_c(h) = log P(attestations of c | h, r*) at the posterior-mean reliabilities r*;
+- diagnosticity: D_c = max_h l_c(h) - min_h l_c(h), the log of the largest likelihood ratio
+  the claim offers between two hypotheses (0: the claim moves nothing by itself);
+- log Bayes factor of c for h: LBF_c(h) = l_c(h) - log sum_{g != h} w_g exp(l_c(g)), with w the
+  prior renormalized over the other hypotheses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from forecast.model.likelihood import EvidenceArrays, claim_log_likelihood, log_softmax
+from forecast.model.sample import FitResult
+
+
+def log_bayes_factors(terms: np.ndarray, log_prior: np.ndarray) -> np.ndarray:
+    """LBF_c(h) for claim terms of shape (C, H): each hypothesis against the others."""
+    n = terms.shape[-1]
+    out = np.empty_like(terms)
+    for h in range(n):
+        others = np.arange(n) != h
+        weights = log_prior[others] - np.logaddexp.reduce(log_prior[others])
+        out[:, h] = terms[:, h] - np.logaddexp.reduce(terms[:, others] + weights, axis=-1)
+    return out
+
+
+def uniform_prior_reweighting(result: FitResult) -> tuple[np.ndarray, np.ndarray]:
+    """Draws of P(H | E, r) under a uniform prior and their importance weights."""
+    arrays = result.arrays
+    log_lik = result.draw_log_likelihood
+    n = log_lik.shape[1]
+    uniform = np.full(n, -np.log(n))
+    log_weight = np.logaddexp.reduce(log_lik + uniform, axis=1) - np.logaddexp.reduce(
+        log_lik + arrays.log_prior, axis=1
+    )
+    weights = np.exp(log_weight - log_weight.max())
+    return np.exp(log_softmax(log_lik + uniform)), weights / weights.sum()
+
+
+def fixed_reliability_posterior(
+    arrays: EvidenceArrays, reliability: dict[str, float]
+) -> np.ndarray:
+    """P(H | E, r) at given reliabilities (by source id)."""
+    r = np.array([reliability[s] for s in arrays.sampled_sources])
+    log_joint = arrays.log_prior + claim_log_likelihood(arrays, r).sum(axis=0)
+    return np.exp(log_softmax(log_joint))
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    """log(p / (1 - p)), with p clipped so that 0 and 1 stay finite."""
+    p = np.clip(p, 1e-300, 1.0 - 1e-16)
+    return np.log(p) - np.log1p(-p)

@@ -1,0 +1,214 @@
+"""The library's face: :class:`Project`. The command line is a shell over it.
+
+Every method returns a report (``.text()``, ``.table()``, ``.to_dict()``) or raises a typed
+error from :mod:`forecast.errors` that says where the problem is. Nothing here prints, exits or
+changes process-wide settings, so a notebook can use it freely::
+
+    >>> from forecast import Project
+    >>> project = Project.open("tests/fixtures/mini")
+    >>> project.check().to_dict()["claims_by_kind"]
+    {'act': 3, 'statement': 1, 'opinion': 1, 'outcome': 0}
+    >>> fit = project.fit(method="exact", publish=False)   # writes nothing
+    >>> fit.table().loc["storm", "word"]
+    'likely'
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from forecast.constants import (
+    DEFAULT_CHAINS,
+    DEFAULT_DRAWS,
+    DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_SEED,
+    DEFAULT_TUNE,
+    FIT_METHODS,
+)
+from forecast.errors import DiagnosticsError, UsageError
+from forecast.progress import Progress, silent
+from forecast.spec.layout import Layout, find_root, resolve_model
+
+if TYPE_CHECKING:
+    from forecast.model.sample import FitOptions
+    from forecast.report.check import CheckReport
+    from forecast.report.posterior import FitReport
+    from forecast.report.update import UpdateReport
+    from forecast.spec.schema import Spec
+    from forecast.store.history import HistoryReport
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project folder and one of its models; open it with :meth:`open`."""
+
+    layout: Layout
+    model_path: Path
+
+    @classmethod
+    def open(cls, root: Path | str | None = None, model: Path | str | None = None) -> Project:
+        """Open the project at ``root``, or the one ``model`` lies in, or the one around the cwd.
+
+        ``model`` is a file in the project's ``models/`` (a path, or a name such as ``mini``);
+        without it, the only file there. Raises :class:`~forecast.errors.UsageError`.
+
+        >>> Project.open("tests/fixtures/mini").model_path.name
+        'mini.yaml'
+        """
+        layout = Layout(find_root(root, model))
+        return cls(layout, resolve_model(layout, model))
+
+    @property
+    def root(self) -> Path:
+        """The project folder: every file forecast reads or writes lies below it."""
+        return self.layout.root
+
+    def load(self) -> Spec:
+        """The validated spec: the model with all its evidence and verified quotes."""
+        from forecast.spec.rules import load_spec
+
+        return load_spec(self.model_path)
+
+    def check(self) -> CheckReport:
+        """Validate the model, its evidence and every quote; write nothing.
+
+        Raises :class:`~forecast.errors.SpecError` listing every problem with file and line.
+        """
+        from forecast.report.check import CheckReport
+
+        return CheckReport(self.load())
+
+    def fit(
+        self,
+        *,
+        draws: int = DEFAULT_DRAWS,
+        tune: int = DEFAULT_TUNE,
+        chains: int = DEFAULT_CHAINS,
+        seed: int = DEFAULT_SEED,
+        method: str = "nuts",
+        strict: bool = False,
+        plots: bool = True,
+        publish: bool = True,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        progress: Progress | None = None,
+        progressbar: bool = False,
+    ) -> FitReport:
+        """Fit the model; with ``publish``, write ``results/<model>/`` in one atomic step.
+
+        ``publish=False`` writes nothing at all (no results, no recovery, no lock), so a
+        notebook can fit freely. With ``strict``, poor diagnostics raise
+        :class:`~forecast.errors.DiagnosticsError` (carrying the report) and nothing is written.
+
+        >>> report = Project.open("tests/fixtures/mini").fit(method="exact", publish=False)
+        >>> report.published is None
+        True
+        """
+        from forecast.model.sample import FitOptions
+
+        if method not in FIT_METHODS:
+            raise UsageError(f"--method: choose {' or '.join(FIT_METHODS)}, not {method!r}")
+        options = FitOptions(draws, tune, chains, seed, method, progressbar=progressbar)
+        say = progress or silent
+        if not publish:
+            return self._fit(options, strict, say)
+        from forecast.store.ledger import project_lock
+        from forecast.store.results import stage_results
+        from forecast.store.update import recover
+
+        # Holding the lock from before loading to publishing keeps an update from landing
+        # between the spec that was fitted and the results that are published.
+        with project_lock(self.root, lock_timeout):
+            recovered = tuple(recover(self.layout))
+            report = self._fit(options, strict, say)
+            say("Writing results…")
+            staged = stage_results(report.result, self.layout, plots=plots)
+            published = staged.publish()
+        return report.with_outcome(published=published, recovered=recovered)
+
+    def _fit(self, options: FitOptions, strict: bool, say: Progress) -> FitReport:
+        from forecast.model.sample import fit
+        from forecast.report.posterior import FitReport
+
+        say("Loading…")
+        spec = self.load()
+        report = FitReport(fit(spec, options, say))
+        diagnostics = report.result.diagnostics
+        if strict and diagnostics is not None and not diagnostics.ok:
+            raise DiagnosticsError(
+                "diagnostics outside thresholds ("
+                + "; ".join(diagnostics.problems())
+                + "); results not written",
+                report=report,
+            )
+        return report
+
+    def update(
+        self,
+        evidence: Path | str,
+        *,
+        dry_run: bool = False,
+        draws: int = DEFAULT_DRAWS,
+        tune: int = DEFAULT_TUNE,
+        chains: int = DEFAULT_CHAINS,
+        seed: int = DEFAULT_SEED,
+        plots: bool = True,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        progress: Progress | None = None,
+        progressbar: bool = False,
+    ) -> UpdateReport:
+        """Add the evidence file, refit, and record the update; ``dry_run`` writes nothing.
+
+        The file is checked against everything already in the project: a problem raises
+        :class:`~forecast.errors.EvidenceError` and nothing is written. See
+        ``docs/updates.md`` for the order of writes and why an interrupted update changes
+        nothing.
+        """
+        from forecast.model.likelihood import evidence_arrays
+        from forecast.model.sample import FitOptions, fit
+        from forecast.report.posterior import FitReport
+        from forecast.report.update import UpdateReport
+        from forecast.spec.layout import display_path
+        from forecast.store.ledger import project_lock
+        from forecast.store.update import (
+            before_posterior,
+            commit_update,
+            plan_update,
+            posterior_summary,
+            recover,
+        )
+
+        say = progress or silent
+        options = FitOptions(draws, tune, chains, seed, "nuts", progressbar=progressbar)
+        with nullcontext() if dry_run else project_lock(self.root, lock_timeout):
+            recovered = () if dry_run else tuple(recover(self.layout))
+            say("Loading…")
+            plan = plan_update(self.layout, self.model_path, Path(evidence))
+            before = before_posterior(plan, options)
+            result = fit(plan.after, options, say)
+            report = UpdateReport(
+                before=before,
+                before_arrays=evidence_arrays(plan.before),
+                before_as_of=plan.before.as_of(),
+                result=result,
+                items=plan.items,
+                source_file=display_path(plan.evidence_path),
+                source_sha256=plan.evidence_sha256,
+                dry_run=dry_run,
+                recovered=recovered,
+            )
+            if dry_run:
+                return report
+            say("Writing results…")
+            after = posterior_summary(FitReport(result).table())
+            update_id = commit_update(plan, result, before, after, plots=plots)
+        written = tuple(display_path(f.path) for f in plan.new_files)
+        return report.recorded(update_id, written)
+
+    def history(self) -> HistoryReport:
+        """The ledger's timeline of updates (empty, and nothing created, without a ledger)."""
+        from forecast.store.history import read_history
+
+        return read_history(self.layout)

@@ -1,0 +1,1 @@
+"""The unreliable-witness model: arrays, the PyMC model, NUTS and the exact engine."""

@@ -1,0 +1,1 @@
+"""Reports (one shape: ``.text()``, ``.table()``, ``.to_dict()``), words and figures."""

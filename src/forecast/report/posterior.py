@@ -1,0 +1,289 @@
+"""A fit as a report: P(H | E) per hypothesis with its uncertainty, sources, claims, checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecast.analysis.influence import log_bayes_factors, uniform_prior_reweighting
+from forecast.analysis.intervals import beta_hdi, weighted_hdi
+from forecast.compat import constant_draws_quiet, import_arviz, library_settings
+from forecast.constants import (
+    ADMIRALTY_GRADES,
+    AGREEMENT_FLOOR,
+    AGREEMENT_SIGMAS,
+    HDI_PROB,
+    SUMMARY_SCHEMA_VERSION,
+)
+from forecast.model.likelihood import claim_log_likelihood
+from forecast.model.sample import FitResult
+from forecast.report.base import Report
+from forecast.report.words import icd203_word, percent
+from forecast.spec.layout import display_path
+
+
+def claim_table(result: FitResult) -> pd.DataFrame:
+    """Per claim: kind, witnesses counted, diagnosticity and LBF per hypothesis at r*."""
+    arrays = result.arrays
+    terms = claim_log_likelihood(arrays, result.posterior_mean_reliability)
+    lbf = log_bayes_factors(terms, arrays.log_prior)
+    claims = {c.id: c for c in result.spec.claims}
+    rows = []
+    for i, claim_id in enumerate(arrays.claim_ids):
+        claim = claims[claim_id]
+        row: dict[str, Any] = {
+            "claim": claim_id,
+            "kind": "opinion" if claim.is_opinion and claim.kind != "opinion" else claim.kind,
+            "witnesses": len(claim.counted_attestations),
+            "diagnosticity": float(terms[i].max() - terms[i].min()),
+        }
+        row |= {f"lbf_{h}": float(v) for h, v in zip(arrays.hypothesis_ids, lbf[i], strict=True)}
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("claim")
+
+
+@dataclass(frozen=True)
+class FitReport(Report):
+    """Posterior over hypotheses and sources for one fit.
+
+    ``published`` is the results folder when the fit was published; ``recovered`` lists what
+    recovery repaired before the fit (see ``docs/updates.md``).
+    """
+
+    result: FitResult
+    published: Path | None = None
+    recovered: tuple[str, ...] = field(default=())
+
+    def with_outcome(self, *, published: Path, recovered: tuple[str, ...]) -> FitReport:
+        """The same report, saying where it was published and what recovery repaired."""
+        return replace(self, published=published, recovered=recovered)
+
+    def table(self) -> pd.DataFrame:
+        """Per hypothesis: prior, posterior mean, sd, HDI, word; the same under a uniform prior."""
+        return self._table.copy()
+
+    @cached_property
+    def _table(self) -> pd.DataFrame:
+        result, spec = self.result, self.result.spec
+        exact = result.exact
+        n = len(spec.hypotheses)
+        if result.idata is not None:
+            az = import_arviz()
+            p = result.idata.posterior["p_H"].values.reshape(-1, n)
+            mean, sd = p.mean(0), p.std(0, ddof=1)
+            with library_settings(), constant_draws_quiet():
+                hdi = az.hdi(result.idata, var_names=["p_H"], hdi_prob=HDI_PROB)["p_H"].values
+                mcse = np.nan_to_num(az.mcse(result.idata, var_names=["p_H"])["p_H"].values)
+            up, weights = uniform_prior_reweighting(result)
+            u_mean = weights @ up
+            u_sd = np.sqrt(weights @ (up - u_mean) ** 2)
+            u_hdi = np.array([weighted_hdi(up[:, h], weights) for h in range(n)])
+        else:
+            mean, mcse = exact.posterior, exact.standard_error
+            fixed = result.arrays.n_sampled == 0
+            sd = np.zeros(n) if fixed else np.full(n, np.nan)
+            hdi = np.stack([mean, mean], 1) if fixed else np.full((n, 2), np.nan)
+            u_mean = exact.uniform_posterior
+            u_sd = sd
+            u_hdi = np.stack([u_mean, u_mean], 1) if fixed else np.full((n, 2), np.nan)
+        rows = []
+        for i, h in enumerate(spec.hypotheses):
+            rows.append(
+                {
+                    "hypothesis": h.id,
+                    "label": h.label,
+                    "prior": h.prior,
+                    "mean": mean[i],
+                    "sd": sd[i],
+                    "hdi_low": hdi[i, 0],
+                    "hdi_high": hdi[i, 1],
+                    "mcse": mcse[i],
+                    "word": icd203_word(mean[i]),
+                    "exact": exact.posterior[i],
+                    "exact_se": exact.standard_error[i],
+                    "uniform_prior_mean": u_mean[i],
+                    "uniform_prior_sd": u_sd[i],
+                    "uniform_prior_hdi_low": u_hdi[i, 0],
+                    "uniform_prior_hdi_high": u_hdi[i, 1],
+                    "uniform_prior_word": icd203_word(u_mean[i]),
+                }
+            )
+        return pd.DataFrame(rows).set_index("hypothesis")
+
+    def sources(self) -> pd.DataFrame:
+        """Per source: reliability prior against posterior (fixed or judgment-only sources too)."""
+        result, spec = self.result, self.result.spec
+        draws = result.reliability_draws
+        slot = {s: i for i, s in enumerate(result.arrays.sampled_sources)}
+        rows = []
+        for source in spec.sources.values():
+            low, high = beta_hdi(source.alpha, source.beta)
+            row: dict[str, Any] = {
+                "source": source.id,
+                "grade": source.source.grade,
+                "grade_label": ADMIRALTY_GRADES[source.source.grade].label,
+                "judgment_reliability": source.judgment_reliability,
+                "prior_mean": source.prior_mean,
+                "prior_hdi_low": np.nan if not source.sampled else low,
+                "prior_hdi_high": np.nan if not source.sampled else high,
+                "posterior_mean": np.nan,
+                "posterior_sd": np.nan,
+                "posterior_hdi_low": np.nan,
+                "posterior_hdi_high": np.nan,
+                "status": "sampled",
+            }
+            if source.id in slot and len(draws):
+                values = draws[:, slot[source.id]]
+                lo, hi = weighted_hdi(values, np.ones_like(values))
+                row |= {
+                    "posterior_mean": values.mean(),
+                    "posterior_sd": values.std(ddof=1),
+                    "posterior_hdi_low": lo,
+                    "posterior_hdi_high": hi,
+                }
+            elif source.id in slot:
+                row["status"] = "sampled (exact engine: no draws)"
+            elif not source.sampled:
+                row["status"] = "fixed"
+            else:
+                row["status"] = "opinions only (judgment reliability)"
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("source")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything in summary.json: hypotheses, sources, checks, provenance."""
+        result = self.result
+        out: dict[str, Any] = {
+            "schema_version": SUMMARY_SCHEMA_VERSION,
+            "model": result.spec.name,
+            "spec_sha256": result.spec.sha256,
+            "as_of": str(result.spec.as_of()),
+            "explanandum": result.spec.explanandum,
+            "method": result.method,
+            "seed": result.options.seed,
+            "hdi_prob": HDI_PROB,
+            "hypotheses": _records(self.table()),
+            "sources": _records(self.sources()),
+            "exact": {
+                "method": result.exact.method,
+                "certified": result.exact.certified,
+                "min_effective_sample_size": result.exact.min_effective_sample_size,
+            },
+        }
+        if result.idata is not None:
+            out["draws"] = result.options.draws
+            out["tune"] = result.options.tune
+            out["chains"] = result.options.chains
+        if result.diagnostics is not None:
+            d = result.diagnostics
+            out["diagnostics"] = {
+                "max_rhat": d.max_rhat,
+                "min_ess_bulk": d.min_ess_bulk,
+                "divergences": d.divergences,
+                "ok": d.ok,
+            }
+        if result.agreement is not None:
+            a = result.agreement
+            out["agreement"] = {
+                "max_abs_difference": a.max_abs_difference,
+                "within_tolerance": a.within,
+                "certified": a.certified,
+            }
+        return out
+
+    def text(self) -> str:
+        """The console report: hypotheses with uncertainty, checks, and a sentence in words."""
+        result = self.result
+        table = self.table()
+        lines = [f"Recovered: {action}" for action in self.recovered]
+        lines += [f"{result.spec.name}: {result.spec.explanandum}", ""]
+        hdi_title = f"{HDI_PROB:.0%} HDI"
+        header = (
+            f"{'hypothesis':<18} {'prior':>6} {'P(H|E)':>7} {'sd':>6} {hdi_title:>15} "
+            f"{'ICD-203':<20} {'uniform prior':>14}"
+        )
+        lines += [header, "-" * len(header)]
+        for hid, row in table.iterrows():
+            hdi = (
+                "—"
+                if np.isnan(row.hdi_low)
+                else f"{percent(row.hdi_low)}–{percent(row.hdi_high)}".replace(" %", "") + " %"
+            )
+            sd = "—" if np.isnan(row.sd) else f"{row.sd:.3f}"
+            lines.append(
+                f"{hid:<18} {row.prior:>6.3f} {row['mean']:>7.3f} {sd:>6} {hdi:>15} "
+                f"{row.word:<20} {row.uniform_prior_mean:>14.3f}"
+            )
+        lines.append("")
+        lines += self.checks()
+        ranked = table.sort_values("mean", ascending=False)
+        top, row = ranked.index[0], ranked.iloc[0]
+        interval = (
+            ""
+            if np.isnan(row.hdi_low)
+            else f"; {HDI_PROB:.0%} HDI {percent(row.hdi_low)} to {percent(row.hdi_high)}"
+        )
+        lines += [
+            "",
+            f"Assessment: the most probable answer is {row.label} ({top}): {row.word} "
+            f"({percent(row['mean'])}{interval}). Next: {ranked.iloc[1].label} "
+            f"({ranked.index[1]}), {ranked.iloc[1].word} ({percent(ranked.iloc[1]['mean'])}).",
+        ]
+        if self.published is not None:
+            files = ", ".join(sorted(p.name for p in self.published.iterdir()))
+            lines += ["", f"Wrote {display_path(self.published)}/ ({files})"]
+        return "\n".join(lines)
+
+    def checks(self) -> list[str]:
+        """Lines on the method, diagnostics and the exact cross-check."""
+        result = self.result
+        lines = []
+        if result.idata is None:
+            if result.arrays.n_sampled == 0:
+                lines.append(
+                    "Method: exact engine (every reliability is fixed: the model has no free "
+                    "parameter)."
+                )
+            else:
+                lines.append(f"Method: exact engine only ({result.exact.method}); no draws.")
+        else:
+            d = result.diagnostics
+            assert d is not None
+            status = "ok" if d.ok else "WARNING: " + "; ".join(d.problems())
+            lines.append(
+                f"Diagnostics: max r-hat {d.max_rhat:.3f}, min bulk ESS {d.min_ess_bulk:.0f}, "
+                f"divergences {d.divergences} — {status}"
+            )
+            a = result.agreement
+            assert a is not None
+            verdict = "within" if a.within else "OUTSIDE"
+            lines.append(
+                f"Exact cross-check ({result.exact.method}): max |sampled - exact| = "
+                f"{a.max_abs_difference:.4f}, {verdict} {AGREEMENT_SIGMAS:g} combined standard "
+                f"errors (floor {AGREEMENT_FLOOR:g})"
+            )
+        if not result.exact.certified:
+            ess = result.exact.min_effective_sample_size
+            lines.append(
+                f"WARNING: the exact engine cannot certify this result (importance-sampling ESS "
+                f"{ess:.0f} below the floor)."
+            )
+        return lines
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for index, row in frame.iterrows():
+        record = {frame.index.name: index}
+        for key, value in row.items():
+            if isinstance(value, float | np.floating):
+                record[key] = None if np.isnan(value) else float(value)
+            else:
+                record[key] = value
+        out.append(record)
+    return out

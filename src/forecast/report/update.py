@@ -1,0 +1,215 @@
+"""An update as a report: posteriors before and after, the claims that moved them, and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecast.analysis.influence import fixed_reliability_posterior, log_bayes_factors, logit
+from forecast.constants import HDI_PROB, UPDATE_REPORT_MOVERS
+from forecast.model.likelihood import EvidenceArrays, claim_log_likelihood
+from forecast.model.sample import FitResult
+from forecast.report.base import Report
+from forecast.report.posterior import FitReport
+
+
+@dataclass(frozen=True)
+class UpdateReport(Report):
+    """Before and after an update: posteriors, the claims that moved them, and why.
+
+    ``update_id`` and ``written`` are set once the update is recorded; a dry run has neither.
+    """
+
+    before: dict[str, Any]
+    before_arrays: EvidenceArrays
+    before_as_of: dt.date | None
+    result: FitResult
+    items: dict[str, list[str]]
+    source_file: str
+    source_sha256: str
+    dry_run: bool = False
+    update_id: int | None = None
+    written: tuple[str, ...] = ()
+    recovered: tuple[str, ...] = ()
+
+    def recorded(self, update_id: int, written: tuple[str, ...]) -> UpdateReport:
+        """The same report, saying which update it was recorded as and what it wrote."""
+        return replace(self, update_id=update_id, written=written)
+
+    @cached_property
+    def _after(self) -> FitReport:
+        return FitReport(self.result)
+
+    @cached_property
+    def _reliability(self) -> dict[str, float]:
+        arrays = self.result.arrays
+        return dict(
+            zip(arrays.sampled_sources, self.result.posterior_mean_reliability, strict=True)
+        )
+
+    def table(self) -> pd.DataFrame:
+        """Per hypothesis: posterior mean and HDI before and after, words, change."""
+        after = self._after.table()
+        rows = []
+        for hid, row in after.iterrows():
+            b = self.before[str(hid)]
+            rows.append(
+                {
+                    "hypothesis": hid,
+                    "before_mean": b["mean"],
+                    "before_hdi_low": np.nan if b["hdi_low"] is None else b["hdi_low"],
+                    "before_hdi_high": np.nan if b["hdi_high"] is None else b["hdi_high"],
+                    "before_word": b["word"],
+                    "after_mean": row["mean"],
+                    "after_hdi_low": row["hdi_low"],
+                    "after_hdi_high": row["hdi_high"],
+                    "after_word": row["word"],
+                    "change": row["mean"] - b["mean"],
+                }
+            )
+        return pd.DataFrame(rows).set_index("hypothesis")
+
+    def movers(self) -> pd.DataFrame:
+        """New and newly attested claims with their log Bayes factors at r* (docs/model.md).
+
+        For a claim that existed before, the figure is the change in its LBF.
+        """
+        after = self.result.arrays
+        r_after = np.array([self._reliability[s] for s in after.sampled_sources])
+        lbf_after = log_bayes_factors(claim_log_likelihood(after, r_after), after.log_prior)
+        before = self.before_arrays
+        r_before = np.array([self._reliability[s] for s in before.sampled_sources])
+        lbf_before = log_bayes_factors(claim_log_likelihood(before, r_before), before.log_prior)
+        before_index = {c: i for i, c in enumerate(before.claim_ids)}
+        attested = {
+            a.claim_id
+            for a in self.result.spec.attestations
+            if a.id in set(self.items["attestations"])
+        }
+        rows = []
+        for i, claim_id in enumerate(after.claim_ids):
+            if claim_id not in attested and claim_id not in self.items["claims"]:
+                continue
+            lbf = lbf_after[i].copy()
+            status = "new claim"
+            if claim_id in before_index:
+                lbf -= lbf_before[before_index[claim_id]]
+                status = "new attestation"
+            row: dict[str, Any] = {"claim": claim_id, "status": status}
+            row |= {h: float(v) for h, v in zip(after.hypothesis_ids, lbf, strict=True)}
+            row["largest"] = float(np.max(np.abs(lbf)))
+            rows.append(row)
+        frame = pd.DataFrame(rows)
+        if frame.empty:
+            return frame
+        return frame.set_index("claim").sort_values("largest", ascending=False)
+
+    def decomposition(self) -> pd.DataFrame:
+        """Change in each hypothesis' log-odds: at fixed reliabilities r*, and through them."""
+        after_table = self._after.table()
+        before_mean = np.array([self.before[str(h)]["mean"] for h in after_table.index])
+        total = logit(after_table["mean"].to_numpy()) - logit(before_mean)
+        fixed = logit(fixed_reliability_posterior(self.result.arrays, self._reliability)) - logit(
+            fixed_reliability_posterior(self.before_arrays, self._reliability)
+        )
+        return pd.DataFrame(
+            {
+                "total": total,
+                "at_fixed_reliabilities": fixed,
+                "through_shared_reliabilities": total - fixed,
+            },
+            index=after_table.index,
+        )
+
+    def text(self) -> str:
+        """The before/after report printed by ``forecast update``."""
+        counts = ", ".join(
+            f"{len(v)} {k if len(v) != 1 else k.removesuffix('s')}"
+            for k, v in self.items.items()
+            if v
+        )
+        spec = self.result.spec
+        lines = [
+            f"Update of {spec.name} with {self.source_file} (sha256 {self.source_sha256[:12]}…): "
+            f"{counts or 'nothing new'}",
+            f"As of: {spec.as_of() or 'undated'} (was {self.before_as_of or 'undated'})",
+            "",
+        ]
+        hdi_title = f"{HDI_PROB:.0%} HDI"
+        header = (
+            f"{'hypothesis':<18} {'before':>7} {hdi_title:>13}    "
+            f"{'after':>7} {hdi_title:>13}  ICD-203"
+        )
+        lines += [header, "-" * (len(header) + 20)]
+
+        def hdi(low: float, high: float) -> str:
+            if np.isnan(low):
+                return "—"
+            return f"{100 * low:.0f}–{100 * high:.0f} %"
+
+        for hid, row in self.table().iterrows():
+            word = row.after_word
+            if row.before_word != row.after_word:
+                word = f"{row.before_word} -> {row.after_word}"
+            before = hdi(row.before_hdi_low, row.before_hdi_high)
+            after = hdi(row.after_hdi_low, row.after_hdi_high)
+            lines.append(
+                f"{hid:<18} {row.before_mean:>7.3f} {before:>13} -> "
+                f"{row.after_mean:>7.3f} {after:>13}  {word}"
+            )
+        movers = self.movers()
+        shown = movers.head(UPDATE_REPORT_MOVERS)
+        count = "" if len(shown) == len(movers) else f"; {len(shown)} of {len(movers)} shown"
+        lines += [
+            "",
+            "Claims that moved it most (log Bayes factor at the posterior-mean reliabilities"
+            f"{count}):",
+        ]
+        if movers.empty:
+            lines.append("  (none)")
+        for claim_id, row in shown.iterrows():
+            values = row.drop(["status", "largest"]).astype(float)
+            top = values.abs().sort_values(ascending=False).index[:3]
+            detail = ", ".join(f"{h} {values[h]:+.2f}" for h in top)
+            lines.append(f"  {claim_id:<36} {row.status:<16} {detail}")
+        lines += [
+            "",
+            "Change in log-odds: total = at fixed reliabilities + through shared reliabilities",
+        ]
+        for hid, row in self.decomposition().iterrows():
+            lines.append(
+                f"  {hid:<18} {row.total:+.3f} = {row.at_fixed_reliabilities:+.3f} "
+                f"{row.through_shared_reliabilities:+.3f}"
+            )
+        lines += ["", *self._after.checks()]
+        if self.dry_run:
+            lines += ["", "Dry run: nothing was written."]
+        elif self.update_id is not None:
+            lines += [
+                "",
+                f"Recorded as update {self.update_id} in ledger.sqlite; "
+                f"wrote {', '.join(self.written)}.",
+            ]
+        return "\n".join([*(f"Recovered: {a}" for a in self.recovered), *lines])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The update as data: what it added, P(H) before and after, movers, decomposition."""
+        return {
+            "model": self.result.spec.name,
+            "source_file": self.source_file,
+            "source_sha256": self.source_sha256,
+            "items": self.items,
+            "as_of": str(self.result.spec.as_of()),
+            "as_of_before": str(self.before_as_of),
+            "hypotheses": self.table().reset_index().to_dict("records"),
+            "movers": self.movers().reset_index().to_dict("records"),
+            "decomposition": self.decomposition().reset_index().to_dict("records"),
+            "dry_run": self.dry_run,
+            "update_id": self.update_id,
+            "written": list(self.written),
+        }

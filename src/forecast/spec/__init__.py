@@ -1,0 +1,1 @@
+"""What an analyst writes: the project layout, YAML loading, file schemas and every rule."""

@@ -1,0 +1,137 @@
+"""The layout of a project folder, in one place: where each kind of file lives, and the root.
+
+A project is a folder holding ``models/``. Everything forecast reads or writes lies below it::
+
+    models/<name>.yaml     the question, hypotheses with priors, documents, sources
+    evidence/*.yaml        claims and attestations (every file whose ``model:`` names the model)
+    seeds/                 the source texts that quotes are checked against
+    results/<name>         the published fit (a link into results/.runs/)
+    ledger.sqlite          the history of updates
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from forecast.errors import UsageError
+
+MODELS_DIR = "models"
+EVIDENCE_DIR = "evidence"
+SEEDS_DIR = "seeds"
+RESULTS_DIR = "results"
+LEDGER_NAME = "ledger.sqlite"
+#: Where a model's runs are staged before one is published as ``results/<name>``.
+RUNS_DIR = ".runs"
+
+
+def display_path(path: Path | str) -> str:
+    """A path as shown in messages: relative to the working directory when that is shorter."""
+    path = Path(path)
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return relative if not relative.startswith("../../..") else str(path.absolute())
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The folders and files of one project, all below ``root`` (an absolute path)."""
+
+    root: Path
+
+    @property
+    def models(self) -> Path:
+        """``models/``: one YAML file per model."""
+        return self.root / MODELS_DIR
+
+    @property
+    def evidence(self) -> Path:
+        """``evidence/``: the evidence files."""
+        return self.root / EVIDENCE_DIR
+
+    @property
+    def seeds(self) -> Path:
+        """``seeds/``: the source texts."""
+        return self.root / SEEDS_DIR
+
+    @property
+    def results(self) -> Path:
+        """``results/``: published fits, one link per model."""
+        return self.root / RESULTS_DIR
+
+    @property
+    def runs(self) -> Path:
+        """``results/.runs/``: complete run folders, staged or published."""
+        return self.results / RUNS_DIR
+
+    @property
+    def ledger(self) -> Path:
+        """``ledger.sqlite``: the update history."""
+        return self.root / LEDGER_NAME
+
+    def evidence_files(self) -> list[Path]:
+        """The evidence files, in name order."""
+        return sorted(self.evidence.glob("*.yaml")) if self.evidence.is_dir() else []
+
+    def model_files(self) -> list[Path]:
+        """The model files, in name order."""
+        return sorted(self.models.glob("*.yaml")) if self.models.is_dir() else []
+
+    def contains(self, path: Path | str) -> bool:
+        """Whether ``path``, with links resolved, lies inside the project folder."""
+        return Path(self.root, path).resolve().is_relative_to(self.root.resolve())
+
+    def default_model(self) -> Path:
+        """The only file in ``models/``; an error naming the choices if there are several."""
+        candidates = self.model_files()
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            raise UsageError(f"{display_path(self.models)}/ holds no model file (*.yaml)")
+        names = ", ".join(display_path(c) for c in candidates)
+        raise UsageError(f"give --model: {display_path(self.models)}/ holds {names}")
+
+
+def find_root(project: Path | str | None = None, model: Path | str | None = None) -> Path:
+    """The project root, found the same way by every command.
+
+    ``project`` if given; else the folder holding the ``models/`` that ``model`` lies in; else
+    the first folder, from the working directory up, that holds ``models/``.
+    """
+    if project is not None:
+        root = Path(project).resolve()
+        if not (root / MODELS_DIR).is_dir():
+            raise UsageError(f"{display_path(root)} is not a project: it has no {MODELS_DIR}/")
+        return root
+    if model is not None:
+        folder = Path(model).resolve().parent
+        if folder.name != MODELS_DIR:
+            raise UsageError(
+                f"{display_path(model)} is not in a project's {MODELS_DIR}/ folder; give --project"
+            )
+        return folder.parent
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / MODELS_DIR).is_dir():
+            return folder
+    raise UsageError(
+        f"no project here: no {MODELS_DIR}/ folder in {display_path(here)} or above; give --project"
+    )
+
+
+def resolve_model(layout: Layout, model: Path | str | None) -> Path:
+    """The model file: ``model`` (which must lie in the project's ``models/``) or the default."""
+    if model is None:
+        return layout.default_model()
+    given = Path(model)
+    candidates = [given, layout.root / given, layout.models / given]
+    candidates.append(layout.models / f"{given.name}.yaml")
+    path = next((c for c in candidates if c.is_file()), given).resolve()
+    if path.parent != layout.models.resolve():
+        raise UsageError(f"{display_path(path)} is not in {display_path(layout.models)}/")
+    if not path.is_file():
+        raise UsageError(f"{display_path(path)}: model file not found")
+    return path

@@ -1,0 +1,1 @@
+"""What is kept on disk: published results, the ledger, updates and their history."""
