@@ -9,7 +9,7 @@ changes process-wide settings, so a notebook can use it freely::
     >>> project.check().to_dict()["claims_by_kind"]
     {'act': 3, 'statement': 1, 'opinion': 1, 'outcome': 0}
     >>> fit = project.fit(method="exact", publish=False)   # writes nothing
-    >>> fit.table().loc["storm", "word"]
+    >>> fit.table().loc["strike", "word"]
     'likely'
 """
 
@@ -60,6 +60,19 @@ class Project:
         """
         layout = Layout(find_root(root, model))
         return cls(layout, resolve_model(layout, model))
+
+    @classmethod
+    def init(cls, folder: Path | str, name: str | None = None) -> Project:
+        """Create a new project in ``folder`` (absent or empty) and open it.
+
+        The skeleton (a commented model file, an evidence file and a short source text that
+        its example quote is found in) passes :meth:`check` and :meth:`fit` as written.
+        ``name`` is the model's id (default: made from the folder's name).
+        """
+        from forecast.store.new_project import create_project
+
+        model = create_project(Path(folder), name)
+        return cls.open(model.parent.parent, model)
 
     @property
     def root(self) -> Path:

@@ -171,6 +171,24 @@ def _print(report: Any, fmt: str) -> None:
 
 
 @app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="The new project's folder (absent or empty).")],
+    name: Annotated[
+        str | None, typer.Option(help="The model's id (default: made from the folder name).")
+    ] = None,
+) -> None:
+    """Create a new project: a commented model, an evidence file and a source text."""
+    from forecast.api import Project
+    from forecast.spec.layout import display_path
+
+    with _errors_to_exit_codes():
+        project = Project.init(folder, name)
+        files = [display_path(p) for p in sorted(project.root.rglob("*")) if p.is_file()]
+        typer.echo("Created " + ", ".join(files) + ".")
+        typer.echo(f"Next: cd {display_path(project.root)} && forecast check && forecast fit")
+
+
+@app.command()
 def check(
     project: ProjectOption = None, model: ModelOption = None, format: FormatOption = "table"
 ) -> None:

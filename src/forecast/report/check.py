@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from forecast.constants import ADMIRALTY_GRADES, CLAIM_KINDS
 from forecast.report.base import Report
+from forecast.report.words import count
 from forecast.spec.schema import Spec
 
 if TYPE_CHECKING:
@@ -157,11 +158,14 @@ class CheckReport(Report):
         if spec.warnings:
             lines += ["", f"Warnings ({len(spec.warnings)}):"]
             lines += [f"  warning: {w}" for w in spec.warnings]
-        warned = f"; {len(spec.warnings)} warning{'s' * (len(spec.warnings) != 1)}"
-        lines += [
-            "",
-            f"OK: {spec.name} passes every check ({len(spec.hypotheses)} hypotheses, "
-            f"{len(spec.sources)} sources, {len(spec.claims)} claims, {len(attestations)} quotes "
-            f"verified in {len(spec.documents)} documents{warned if spec.warnings else ''}).",
+        counts = [
+            count(len(spec.hypotheses), "hypothesis", "hypotheses"),
+            count(len(spec.sources), "source"),
+            count(len(spec.claims), "claim"),
+            f"{count(len(attestations), 'quote')} verified in "
+            + count(len(spec.documents), "document"),
         ]
+        if spec.warnings:
+            counts.append(count(len(spec.warnings), "warning"))
+        lines += ["", f"OK: {spec.name} passes every check ({', '.join(counts)})."]
         return "\n".join(lines)

@@ -30,3 +30,8 @@ def percent(probability: float) -> str:
     if 0 < value < 1 or 99 < value < 100:
         return f"{value:.1f} %"
     return f"{value:.0f} %"
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun, plural unless n is 1: ``1 source``, ``3 hypotheses``."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

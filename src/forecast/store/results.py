@@ -8,6 +8,7 @@ interrupted before publishing leaves the previous results untouched.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -56,8 +57,14 @@ def stage_results(result: FitResult, layout: Layout, *, plots: bool = True) -> S
     """Write every output file of a fit into a new run folder; publish nothing yet."""
     name = result.spec.name
     stamp = time.strftime("%Y%m%dT%H%M%S")
+    layout.runs.mkdir(parents=True, exist_ok=True)
     run_dir = layout.runs / f"{name}@{stamp}-{os.getpid()}"
-    run_dir.mkdir(parents=True, exist_ok=False)
+    for n in itertools.count(2):
+        try:
+            run_dir.mkdir()
+            break
+        except FileExistsError:  # a second fit by this process within the same second
+            run_dir = layout.runs / f"{name}@{stamp}-{os.getpid()}-{n}"
     staged = StagedResults(layout.results / name, run_dir)
     try:
         _write_run(result, run_dir, plots=plots)
