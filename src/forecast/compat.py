@@ -120,3 +120,36 @@ def library_settings() -> Iterator[None]:
         stack.enter_context(_numba_kernels_off(arviz))
         stack.enter_context(_loggers_at(logging.ERROR, _CHATTY_LOGGERS))
         yield
+
+
+# --- the ArviZ functions the package uses (0.2x API) ----------------------------------------
+
+
+def diagnostics_table(idata: Any, var_names: list[str]) -> Any:
+    """``az.summary`` diagnostics (r-hat, ESS) and stats (sd) of ``var_names``, side by side."""
+    az = import_arviz()
+    with library_settings(), constant_draws_quiet():
+        diagnostics = az.summary(idata, var_names=var_names, kind="diagnostics")
+        stats = az.summary(idata, var_names=var_names, kind="stats")
+    return diagnostics.join(stats[["sd"]])
+
+
+def mcse_of_mean(idata: Any, var_name: str) -> Any:
+    """Monte Carlo standard error of the posterior mean of one variable (NumPy array)."""
+    az = import_arviz()
+    with library_settings(), constant_draws_quiet():
+        return az.mcse(idata, var_names=[var_name])[var_name].values
+
+
+def hdi_of(idata: Any, var_name: str, prob: float) -> Any:
+    """Highest-density interval of one variable: array of shape (..., 2)."""
+    az = import_arviz()
+    with library_settings(), constant_draws_quiet():
+        return az.hdi(idata, var_names=[var_name], hdi_prob=prob)[var_name].values
+
+
+def plot_forest(idata: Any, var_name: str, prob: float, ax: Any) -> None:
+    """ArviZ's forest plot of one variable, chains combined, drawn on the given axes."""
+    az = import_arviz()
+    with library_settings():
+        az.plot_forest(idata, var_names=[var_name], combined=True, hdi_prob=prob, ax=ax, show=False)

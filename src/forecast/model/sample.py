@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from forecast.compat import constant_draws_quiet, import_arviz, import_pymc, library_settings
+from forecast.compat import diagnostics_table, import_pymc, library_settings, mcse_of_mean
 from forecast.constants import (
     AGREEMENT_FLOOR,
     AGREEMENT_SIGMAS,
@@ -92,7 +92,7 @@ class Agreement:
 
     @property
     def within(self) -> bool:
-        """Whether every hypothesis agrees within 3 combined standard errors or the floor."""
+        """Whether every hypothesis agrees within AGREEMENT_SIGMAS combined SEs or the floor."""
         return bool(np.all(np.abs(self.difference) <= self.tolerance))
 
 
@@ -136,11 +136,8 @@ class FitResult:
 
 def diagnostics_of(idata: Any) -> Diagnostics:
     """Max r-hat and min bulk ESS over reliabilities and p_H, and the number of divergences."""
-    az = import_arviz()
-    with library_settings(), constant_draws_quiet():
-        summary = az.summary(idata, var_names=["reliability", "p_H"], kind="diagnostics")
-        spread = az.summary(idata, var_names=["reliability", "p_H"], kind="stats")["sd"]
-    varying = spread > 1e-12
+    summary = diagnostics_table(idata, ["reliability", "p_H"])
+    varying = summary["sd"] > 1e-12
     rhat = summary.loc[varying, "r_hat"]
     ess = summary.loc[varying, "ess_bulk"]
     divergences = int(idata.sample_stats["diverging"].sum())
@@ -150,10 +147,8 @@ def diagnostics_of(idata: Any) -> Diagnostics:
 
 
 def agreement_of(idata: Any, exact: ExactResult) -> Agreement:
-    """Compare posterior means of p_H with the exact engine, within 3 combined SEs or the floor."""
-    az = import_arviz()
-    with library_settings(), constant_draws_quiet():
-        mcse = az.mcse(idata, var_names=["p_H"])["p_H"].values
+    """Compare posterior means of p_H with the exact engine: AGREEMENT_SIGMAS SEs or the floor."""
+    mcse = mcse_of_mean(idata, "p_H")
     sampled = idata.posterior["p_H"].mean(("chain", "draw")).values
     difference = sampled - exact.posterior
     combined = np.sqrt(np.nan_to_num(mcse) ** 2 + np.nan_to_num(exact.standard_error) ** 2)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from forecast.compat import import_arviz, library_settings
+from forecast.compat import plot_forest
 from forecast.constants import HDI_PROB, ICD203_BANDS
 from forecast.model.sample import FitResult
 from forecast.report.posterior import FitReport
@@ -53,18 +53,9 @@ def hypothesis_figure(result: FitResult):
 
 def reliability_figure(result: FitResult):
     """Forest plot of sampled source reliabilities (ArviZ)."""
-    az = import_arviz()
     fig = _figure(figsize=(7, 0.5 * result.arrays.n_sampled + 1.5))
     ax = fig.subplots()
-    with library_settings():
-        az.plot_forest(
-            result.idata,
-            var_names=["reliability"],
-            combined=True,
-            hdi_prob=HDI_PROB,
-            ax=ax,
-            show=False,
-        )
+    plot_forest(result.idata, "reliability", HDI_PROB, ax)
     ax.set_title("Source reporting reliability (posterior)")
     return fig
 

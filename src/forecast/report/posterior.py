@@ -12,7 +12,7 @@ import pandas as pd
 
 from forecast.analysis.influence import log_bayes_factors, uniform_prior_reweighting
 from forecast.analysis.intervals import beta_hdi, weighted_hdi
-from forecast.compat import constant_draws_quiet, import_arviz, library_settings
+from forecast.compat import hdi_of, mcse_of_mean
 from forecast.constants import (
     ADMIRALTY_GRADES,
     AGREEMENT_FLOOR,
@@ -73,12 +73,10 @@ class FitReport(Report):
         exact = result.exact
         n = len(spec.hypotheses)
         if result.idata is not None:
-            az = import_arviz()
             p = result.idata.posterior["p_H"].values.reshape(-1, n)
             mean, sd = p.mean(0), p.std(0, ddof=1)
-            with library_settings(), constant_draws_quiet():
-                hdi = az.hdi(result.idata, var_names=["p_H"], hdi_prob=HDI_PROB)["p_H"].values
-                mcse = np.nan_to_num(az.mcse(result.idata, var_names=["p_H"])["p_H"].values)
+            hdi = hdi_of(result.idata, "p_H", HDI_PROB)
+            mcse = np.nan_to_num(mcse_of_mean(result.idata, "p_H"))
             up, weights = uniform_prior_reweighting(result)
             u_mean = weights @ up
             u_sd = np.sqrt(weights @ (up - u_mean) ** 2)
