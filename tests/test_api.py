@@ -187,3 +187,26 @@ def test_docstring_examples_run(module, monkeypatch):
     monkeypatch.chdir(REPO)
     failures, tried = doctest.testmod(importlib.import_module(module), verbose=False)
     assert tried > 0 and failures == 0
+
+
+@pytest.mark.slow
+def test_update_report_says_how_many_movers_it_shows(mini_root, monkeypatch):
+    import shutil
+
+    import forecast.report.update
+
+    shutil.copytree(FIXTURES / "updates", mini_root / "incoming")
+    project = Project.open(mini_root)
+    options = {"draws": 100, "tune": 100, "chains": 1, "dry_run": True}
+    report = project.update(mini_root / "incoming/gale.yaml", **options)
+    movers = report.movers()
+    assert set(movers.index) == {"gale-logged", "late-departure"}
+    assert movers["largest"].is_monotonic_decreasing
+    heading = "Claims that moved it most (log Bayes factor at the posterior-mean reliabilities"
+    assert f"{heading}):" in report.text()
+    monkeypatch.setattr(forecast.report.update, "UPDATE_REPORT_MOVERS", 1)
+    text = report.text()
+    assert f"{heading}; 1 of 2 shown):" in text
+    shown = text.split(heading, 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    assert len(shown) == 1 and shown[0].split()[0] == report.movers().index[0]
+    assert text.rstrip().endswith("Dry run: nothing was written.")
