@@ -54,11 +54,17 @@ BAD_INPUTS = {
     ),
     "unknown_hypothesis": (
         [(E, "      strike: very likely", "      strik: very likely")],
-        "evidence/mini.yaml:37: claims[2].judgments.strik: unknown hypothesis 'strik'",
+        "evidence/mini.yaml:37: claims[2].judgments.strik: unknown hypothesis 'strik' "
+        "(did you mean 'strike'?)",
     ),
     "unknown_source": (
         [(E, "        source: dockers", "        source: dockerz")],
-        "evidence/mini.yaml:41: claims[2].attestations[0].source: unknown source 'dockerz'",
+        "evidence/mini.yaml:41: claims[2].attestations[0].source: unknown source 'dockerz' "
+        "(did you mean 'dockers'?)",
+    ),
+    "unknown_source_like_no_other": (
+        [(E, "        source: dockers", "        source: harbourmaster")],
+        "evidence/mini.yaml:41: claims[2].attestations[0].source: unknown source 'harbourmaster'",
     ),
     "unknown_document": (
         [
@@ -68,11 +74,52 @@ BAD_INPUTS = {
                 "        document: syndicate\n        quote: the weather",
             )
         ],
-        "evidence/mini.yaml:54: claims[3].attestations[0].document: unknown document 'syndicate'",
+        "evidence/mini.yaml:54: claims[3].attestations[0].document: unknown document 'syndicate' "
+        "(did you mean 'syndicated'?)",
     ),
     "unknown_contradicted_claim": (
         [(E, "contradicts: [storm-said]", "contradicts: [storm-sayed]")],
-        "evidence/mini.yaml:47: claims[3].contradicts[0]: unknown claim 'storm-sayed'",
+        "evidence/mini.yaml:47: claims[3].contradicts[0]: unknown claim 'storm-sayed' "
+        "(did you mean 'storm-said'?)",
+    ),
+    "unknown_judgment_key_like_otherwise": (
+        [(E, "      otherwise: 0.1", "      otherwis: 0.1")],
+        "evidence/mini.yaml:36: claims[2].judgments: claim has no judgment for storm, other "
+        "(give one, or 'otherwise')\n"
+        "evidence/mini.yaml:38: claims[2].judgments.otherwis: unknown hypothesis 'otherwis' "
+        "(did you mean 'otherwise'?)",
+    ),
+    "unknown_parent_document": (
+        [(M, "derived_from: harbour-report", "derived_from: harbor-report")],
+        # Without its parent, the copy's restatement has nothing to restate.
+        "evidence/mini.yaml:20: claims[0].attestations[1].restates: document 'syndicated' is not "
+        "derived from another\n"
+        "models/mini.yaml:33: documents[1].derived_from: unknown document 'harbor-report' "
+        "(did you mean 'harbour-report'?)",
+    ),
+    "unknown_document_proposing_a_hypothesis": (
+        [(M, "proposed_in: [harbour-report]", "proposed_in: [harbour-reports]")],
+        "models/mini.yaml:9: hypotheses[0].proposed_in[0]: unknown document 'harbour-reports' "
+        "(did you mean 'harbour-report'?)",
+    ),
+    "unknown_restated_attestation": (
+        [(E, "restates: a-late-correspondent", "restates: a-late-corespondent")],
+        "evidence/mini.yaml:20: claims[0].attestations[1].restates: unknown attestation "
+        "'a-late-corespondent' (did you mean 'a-late-correspondent'?)",
+    ),
+    "unknown_claim_of_an_attestation": (
+        [
+            (
+                E,
+                "        quote: the strike was organised by the shipping company itself\n",
+                "        quote: the strike was organised by the shipping company itself\n"
+                "attestations:\n  - id: a-late-dockers\n    claim: late-departur\n"
+                "    source: dockers\n    document: harbour-report\n"
+                "    quote: two hours late\n",
+            )
+        ],
+        "evidence/mini.yaml:69: attestations[0].claim: unknown claim 'late-departur' "
+        "(did you mean 'late-departure'?)",
     ),
     "judgment_above_one": (
         [(E, "      otherwise: 0.1", "      otherwise: 1.1")],

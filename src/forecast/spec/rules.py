@@ -7,6 +7,7 @@ they quote; it returns a validated :class:`~forecast.spec.Spec` or raises
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from collections import defaultdict
@@ -27,6 +28,7 @@ from forecast.constants import (
     SAY_ANYWAY_DEFAULTS,
     SHINGLE_WORDS,
     SOURCE_OPINION_LR_CAP,
+    SUGGESTION_CUTOFF,
 )
 from forecast.errors import Problem, SpecError
 from forecast.spec.layout import Layout, display_path, find_root
@@ -207,6 +209,13 @@ def _ancestors(document_id: str, documents: dict[str, DocumentRecord]) -> list[s
         out.append(current)
         current = documents[current].document.derived_from
     return out
+
+
+def _unknown(what: str, value: str, known: Iterable[str], itself: str | None = None) -> str:
+    """``unknown <what> 'value'``, naming the closest known id (not ``itself``) if one is close."""
+    candidates = [k for k in known if k != itself]
+    near = difflib.get_close_matches(value, candidates, n=1, cutoff=SUGGESTION_CUTOFF)
+    return f"unknown {what} {value!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
 
 
 def _is_zero_one(theta: Sequence[float]) -> bool:
@@ -391,7 +400,8 @@ def _check_hypotheses(checker: _Checker, registries: _Registries) -> None:
     for entry in registries.hypotheses.values():
         for i, doc in enumerate(entry.item.proposed_in):
             if doc not in registries.documents:
-                checker.add(entry.problem(("proposed_in", i), f"unknown document {doc!r}"))
+                message = _unknown("document", doc, registries.documents)
+                checker.add(entry.problem(("proposed_in", i), message))
 
 
 # --- documents ----------------------------------------------------------------------------
@@ -405,7 +415,8 @@ def _check_derivation(checker: _Checker, registries: _Registries) -> None:
         if parent is None:
             continue
         if parent not in documents:
-            checker.add(entry.problem("derived_from", f"unknown document {parent!r}"))
+            message = _unknown("document", parent, documents, itself=entry.item.id)
+            checker.add(entry.problem("derived_from", message))
             continue
         chain, current = {entry.item.id}, parent
         while current is not None and current in documents:
@@ -479,7 +490,8 @@ def _judgment_vectors(
     ok = True
     for key in judgments:
         if key != OTHERWISE_KEY and key not in ids:
-            checker.add(entry.problem(("judgments", key), f"unknown hypothesis {key!r}"))
+            message = _unknown("hypothesis", key, [*ids, OTHERWISE_KEY])
+            checker.add(entry.problem(("judgments", key), message))
             ok = False
     otherwise = judgments.get(OTHERWISE_KEY)
     missing = [h for h in ids if h not in judgments and otherwise is None]
@@ -543,7 +555,7 @@ def _check_outcome(checker: _Checker, entry: _Entry, questions: dict[str, _Entry
     if claim.question is None:
         checker.add(entry.problem("question", "an outcome claim names the question it resolves"))
     elif claim.question not in questions:
-        checker.add(entry.problem("question", f"unknown question {claim.question!r}"))
+        checker.add(entry.problem("question", _unknown("question", claim.question, questions)))
     if claim.resolution is None:
         checker.add(entry.problem("resolution", "an outcome claim needs 'resolution: yes' or 'no'"))
 
@@ -590,7 +602,7 @@ def _check_references(checker: _Checker, registries: _Registries, entry: _Entry)
     cid = registries.claim_of[att.id]
     ok = True
     if cid not in registries.claims:
-        checker.add(entry.problem("claim", f"unknown claim {cid!r}"))
+        checker.add(entry.problem("claim", _unknown("claim", cid, registries.claims)))
         ok = False
     elif registries.claims[cid].item.kind == "outcome":
         checker.add(
@@ -598,10 +610,11 @@ def _check_references(checker: _Checker, registries: _Registries, entry: _Entry)
         )
         ok = False
     if att.source not in registries.sources:
-        checker.add(entry.problem("source", f"unknown source {att.source!r}"))
+        checker.add(entry.problem("source", _unknown("source", att.source, registries.sources)))
         ok = False
     if att.document not in registries.documents:
-        checker.add(entry.problem("document", f"unknown document {att.document!r}"))
+        message = _unknown("document", att.document, registries.documents)
+        checker.add(entry.problem("document", message))
         ok = False
     return ok
 
@@ -700,7 +713,8 @@ def _check_restates(
             entry.problem("restates", f"document {att.document!r} is not derived from another")
         )
     elif target is None:
-        checker.add(entry.problem("restates", f"unknown attestation {att.restates!r}"))
+        message = _unknown("attestation", att.restates, registries.attestations, itself=att.id)
+        checker.add(entry.problem("restates", message))
     elif target.item.document not in ancestors:
         checker.add(
             entry.problem(
@@ -806,7 +820,8 @@ def _check_contradictions(checker: _Checker, registries: _Registries, resolved: 
         entry = registries.claims[cid]
         for i, other in enumerate(entry.item.contradicts):
             if other not in registries.claims:
-                checker.add(entry.problem(("contradicts", i), f"unknown claim {other!r}"))
+                message = _unknown("claim", other, registries.claims, itself=cid)
+                checker.add(entry.problem(("contradicts", i), message))
                 continue
             if other not in thetas:
                 continue
