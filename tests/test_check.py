@@ -42,7 +42,19 @@ BAD_INPUTS = {
                 "    grade_rationale: Local reporter.\n    colour: red\n",
             )
         ],
-        "models/mini.yaml:39: sources[0].colour: unknown field",
+        "models/mini.yaml:39: sources[0].colour: unknown field (valid: id, name, role, grade, "
+        "grade_rationale, reliability, judgment_reliability)",
+    ),
+    "unknown_top_level_field": (
+        [(E, "judged_by: Test analyst\n", "judged_by: Test analyst\nreviewed_by: Someone\n")],
+        "evidence/mini.yaml:3: reviewed_by: unknown field (valid: model, judged_by, judged_on, "
+        "documents, sources, claims, attestations)",
+    ),
+    "misspelt_field": (
+        [(M, "    prior_rationale: Strikes happen.\n", "    prior_rationalle: Strikes happen.\n")],
+        "models/mini.yaml:12: hypotheses[1].prior_rationale: missing field\n"
+        "models/mini.yaml:17: hypotheses[1].prior_rationalle: unknown field (did you mean "
+        "'prior_rationale'? valid: id, label, description, proposed_in, prior, prior_rationale)",
     ),
     "missing_field": (
         [(M, "    prior_rationale: Catch-all.\n", "")],
@@ -287,6 +299,22 @@ def test_check_reports_every_problem_not_only_the_first(mini_project, cli):
         "models/mini.yaml:5: hypotheses: priors sum to 1.05, not 1",
         "models/mini.yaml:30: documents[1].path: seeds/missing.txt: document not found",
     ]
+
+
+def test_unknown_field_in_a_reliability_prior_is_located_at_the_field(mini_project, cli):
+    edit(
+        mini_project / M,
+        "    grade_rationale: Cannot be judged.\n",
+        "    grade_rationale: Cannot be judged.\n    reliability:\n      alpha: 2\n"
+        "      beta: 2\n      gamma: 1\n",
+    )
+    result = cli("check")
+    assert result.exit_code == 2
+    # The reliability is a number or {alpha, beta}: pydantic reports both readings.
+    assert (
+        "models/mini.yaml:50: sources[2].reliability.gamma: unknown field (valid: alpha, beta)"
+        in result.stderr.splitlines()
+    )
 
 
 def test_source_opinions_are_capped_together(mini_project, cli):

@@ -14,7 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -70,7 +71,9 @@ class EvidenceInput:
 # --- parsing ------------------------------------------------------------------------------
 
 
-def _pydantic_problems(loaded: LoadedYaml, exc: ValidationError) -> list[Problem]:
+def _pydantic_problems(
+    loaded: LoadedYaml, exc: ValidationError, schema: type[BaseModel]
+) -> list[Problem]:
     problems = []
     for error in exc.errors():
         loc = _data_loc(loaded.data, error["loc"])
@@ -78,7 +81,7 @@ def _pydantic_problems(loaded: LoadedYaml, exc: ValidationError) -> list[Problem
         if kind == "missing":
             message = "missing field"
         elif kind == "extra_forbidden":
-            message = "unknown field"
+            message = _unknown_field(schema, error["loc"])
         else:
             message = error["msg"].removeprefix("Value error, ")
         problems.append(loaded.problem(loc, message))
@@ -89,8 +92,10 @@ def _data_loc(data: Any, loc: Sequence[Any]) -> tuple[str | int, ...]:
     """Keep the part of a pydantic location that addresses the data (drop union tags)."""
     out: list[str | int] = []
     node = data
-    for part in loc:
+    for i, part in enumerate(loc):
         if isinstance(node, dict) and isinstance(part, str):
+            if part not in node and i < len(loc) - 1:
+                continue  # a union tag: the data is still the same mapping
             out.append(part)
             node = node.get(part)
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
@@ -101,6 +106,57 @@ def _data_loc(data: Any, loc: Sequence[Any]) -> tuple[str | int, ...]:
     return tuple(out)
 
 
+def _unknown_field(schema: type[BaseModel], loc: Sequence[Any]) -> str:
+    """``unknown field``, listing the fields allowed there and guessing the intended one."""
+    model = _schema_at(schema, loc[:-1])
+    if model is None:
+        return "unknown field"
+    fields = list(model.model_fields)
+    near = difflib.get_close_matches(str(loc[-1]), fields, n=1, cutoff=SUGGESTION_CUTOFF)
+    guess = f"did you mean {near[0]!r}? " if near else ""
+    return f"unknown field ({guess}valid: {', '.join(fields)})"
+
+
+def _schema_at(schema: type[BaseModel], loc: Sequence[Any]) -> type[BaseModel] | None:
+    """The schema class at a pydantic error location, following lists, dicts and union tags."""
+    node: Any = schema
+    for part in loc:
+        node = _schema_child(_plain_type(node), part)
+        if node is None:
+            return None
+    node = _plain_type(node)
+    return node if isinstance(node, type) and issubclass(node, BaseModel) else None
+
+
+def _schema_child(node: Any, part: str | int) -> Any:
+    """The type one step down from ``node`` along a location part (None if it has none)."""
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        info = node.model_fields.get(part) if isinstance(part, str) else None
+        return None if info is None else info.annotation
+    origin, args = get_origin(node), get_args(node)
+    if origin is list and isinstance(part, int):
+        return args[0]
+    if origin is dict and isinstance(part, str):
+        return args[1]
+    if origin in (Union, UnionType):  # pydantic tags a union member with its type's name
+        return next((a for a in args if getattr(a, "__name__", None) == part), None)
+    return None
+
+
+def _plain_type(node: Any) -> Any:
+    """Strip ``Annotated`` and ``| None``, which add no part to a pydantic location."""
+    while True:
+        if get_origin(node) is Annotated:
+            node = get_args(node)[0]
+            continue
+        if get_origin(node) in (Union, UnionType):
+            members = [a for a in get_args(node) if a is not type(None)]
+            if len(members) == 1:
+                node = members[0]
+                continue
+        return node
+
+
 def parse_file(loaded: LoadedYaml, schema: type[SchemaT]) -> SchemaT:
     """Validate loaded YAML against a file schema, raising located problems."""
     if not isinstance(loaded.data, dict):
@@ -108,7 +164,7 @@ def parse_file(loaded: LoadedYaml, schema: type[SchemaT]) -> SchemaT:
     try:
         return schema.model_validate(loaded.data)
     except ValidationError as exc:
-        raise SpecError(_pydantic_problems(loaded, exc)) from None
+        raise SpecError(_pydantic_problems(loaded, exc, schema)) from None
 
 
 # --- the checker --------------------------------------------------------------------------
