@@ -133,6 +133,28 @@ BAD_INPUTS = {
         "evidence/mini.yaml:69: attestations[0].claim: unknown claim 'late-departur' "
         "(did you mean 'late-departure'?)",
     ),
+    "document_date_not_iso": (
+        [(M, "    date: 2025-03-03\n", "    date: 3 March 2025\n")],
+        "models/mini.yaml:28: documents[0].date: date '3 March 2025' is not an ISO date (YYYY-MM-DD)",
+    ),
+    "claim_date_not_a_calendar_date": (
+        [(E, "    date: 2025-03-03\n", "    date: 2025-02-30\n")],
+        "evidence/mini.yaml:8: claims[0].date: date '2025-02-30' is not a calendar date "
+        "(day is out of range for month)",
+    ),
+    "judged_on_not_iso": (
+        [(E, "judged_on: 2025-03-04\n", "judged_on: 4/3/2025\n")],
+        "evidence/mini.yaml:3: judged_on: date '4/3/2025' is not an ISO date (YYYY-MM-DD)",
+    ),
+    "window_end_not_iso": (
+        [(M, "background:", "window:\n  start: 2025-03-01\n  end: 2025-3-5\nbackground:")],
+        "models/mini.yaml:6: window.end: date '2025-3-5' is not an ISO date (YYYY-MM-DD)",
+    ),
+    "date_with_a_time": (
+        [(E, "    date: 2025-03-03\n", "    date: 2025-03-03 06:00:00\n")],
+        "evidence/mini.yaml:8: claims[0].date: date '2025-03-03 06:00:00' is not an ISO date "
+        "(YYYY-MM-DD)",
+    ),
     "judgment_above_one": (
         [(E, "      otherwise: 0.1", "      otherwise: 1.1")],
         "evidence/mini.yaml:38: claims[2].judgments.otherwise: probability 1.1 is outside [0, 1]",
