@@ -458,6 +458,41 @@ def test_near_duplicate_quotes_across_documents_warn(mini_project, cli):
     ) in result.stdout
 
 
+def test_claim_dated_after_the_window_warns(mini_project, cli):
+    edit(
+        mini_project / M,
+        "background:",
+        "window:\n  start: 2025-03-01\n  end: 2025-03-02\nbackground:",
+    )
+    result = cli("check")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "\nWarnings (1):\n"
+        "  warning: evidence/mini.yaml:8: claims[0].date: claim dated 2025-03-03, after the "
+        "model's window (ends 2025-03-02); it moves the as-of date\n"
+    ) in result.stdout
+    assert result.stdout.endswith("in 2 documents; 1 warning).\n")
+
+
+def test_claim_dated_on_the_window_end_does_not_warn(mini_project, cli):
+    edit(
+        mini_project / M,
+        "background:",
+        "window:\n  start: 2025-03-01\n  end: 2025-03-03\nbackground:",
+    )
+    result = cli("check")
+    assert result.exit_code == 0, result.stderr
+    assert "Warnings" not in result.stdout
+
+
+def test_without_a_window_no_claim_is_late(mini_project, cli):
+    edit(mini_project / E, "    date: 2025-03-03\n", "    date: 2099-12-31\n")
+    result = cli("check")
+    assert result.exit_code == 0, result.stderr
+    assert "Warnings" not in result.stdout
+    assert "As of: 2099-12-31" in result.stdout
+
+
 def test_check_summary_of_mini_project(mini_project, cli):
     result = cli("check")
     assert result.exit_code == 0

@@ -358,6 +358,7 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec |
     claims = _claim_records(registries, resolved, _count_witnesses(registries, resolved))
     _check_opinions(checker, registries, claims, resolved.sources)
     _warn_near_duplicates(checker, registries.attestations)
+    _warn_claims_after_window(checker, registries)
 
     if checker.problems:
         return None
@@ -893,6 +894,26 @@ def _check_contradictions(checker: _Checker, registries: _Registries, resolved: 
                         f"judgments of {cid!r} and {other!r} sum above 1 for {', '.join(over)}",
                     )
                 )
+
+
+def _warn_claims_after_window(checker: _Checker, registries: _Registries) -> None:
+    """Warn of a claim dated after the model's window: the assessment becomes current to it."""
+    window = registries.model.window
+    if window is None:
+        return
+    for cid in sorted(registries.claims):
+        entry = registries.claims[cid]
+        claim: Claim = entry.item
+        # An outcome resolves a question after the fact; being late is what it is for.
+        if claim.kind == "outcome" or claim.date is None or claim.date <= window.end:
+            continue
+        checker.warnings.append(
+            entry.problem(
+                "date",
+                f"claim dated {claim.date}, after the model's window (ends {window.end}); "
+                "it moves the as-of date",
+            )
+        )
 
 
 def _claim_records(
