@@ -247,6 +247,16 @@ class StandaloneAttestation(Attestation):
 ClaimKind = Literal["act", "statement", "opinion", "outcome"]
 
 
+def _yes_or_no(value: Any) -> Any:
+    """YAML 1.1 reads an unquoted ``yes`` or ``no`` as a boolean: take it back as the word."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
+
+
+Resolution = Annotated[Literal["yes", "no"], BeforeValidator(_yes_or_no)]
+
+
 class Claim(Schema):
     """What is asserted, with P(claim true | h) for every hypothesis and its attestations."""
 
@@ -259,7 +269,7 @@ class Claim(Schema):
     contradicts: list[Id] = []
     attestations: list[Attestation] = []
     question: Id | None = None
-    resolution: Literal["yes", "no"] | None = None
+    resolution: Resolution | None = None
 
 
 class EvidenceFile(Schema):
