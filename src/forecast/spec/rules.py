@@ -228,7 +228,6 @@ class _Registries:
     """Every declared item by id, from the model file and every evidence file."""
 
     model_file: _File
-    files: list[_File]
     hypotheses: dict[str, _Entry]
     documents: dict[str, _Entry]
     sources: dict[str, _Entry]
@@ -427,7 +426,6 @@ def _index(checker: _Checker, model_file: _File, files: list[_File]) -> _Registr
     }
     return _Registries(
         model_file,
-        files,
         hypotheses,
         documents,
         sources,
