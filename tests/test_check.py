@@ -42,7 +42,19 @@ BAD_INPUTS = {
                 "    grade_rationale: Local reporter.\n    colour: red\n",
             )
         ],
-        "models/mini.yaml:39: sources[0].colour: unknown field",
+        "models/mini.yaml:39: sources[0].colour: unknown field (valid: id, name, role, grade, "
+        "grade_rationale, reliability, judgment_reliability)",
+    ),
+    "unknown_top_level_field": (
+        [(E, "judged_by: Test analyst\n", "judged_by: Test analyst\nreviewed_by: Someone\n")],
+        "evidence/mini.yaml:3: reviewed_by: unknown field (valid: model, judged_by, judged_on, "
+        "documents, sources, claims, attestations)",
+    ),
+    "misspelt_field": (
+        [(M, "    prior_rationale: Strikes happen.\n", "    prior_rationalle: Strikes happen.\n")],
+        "models/mini.yaml:12: hypotheses[1].prior_rationale: missing field\n"
+        "models/mini.yaml:17: hypotheses[1].prior_rationalle: unknown field (did you mean "
+        "'prior_rationale'? valid: id, label, description, proposed_in, prior, prior_rationale)",
     ),
     "missing_field": (
         [(M, "    prior_rationale: Catch-all.\n", "")],
@@ -54,11 +66,17 @@ BAD_INPUTS = {
     ),
     "unknown_hypothesis": (
         [(E, "      strike: very likely", "      strik: very likely")],
-        "evidence/mini.yaml:37: claims[2].judgments.strik: unknown hypothesis 'strik'",
+        "evidence/mini.yaml:37: claims[2].judgments.strik: unknown hypothesis 'strik' "
+        "(did you mean 'strike'?)",
     ),
     "unknown_source": (
         [(E, "        source: dockers", "        source: dockerz")],
-        "evidence/mini.yaml:41: claims[2].attestations[0].source: unknown source 'dockerz'",
+        "evidence/mini.yaml:41: claims[2].attestations[0].source: unknown source 'dockerz' "
+        "(did you mean 'dockers'?)",
+    ),
+    "unknown_source_like_no_other": (
+        [(E, "        source: dockers", "        source: harbourmaster")],
+        "evidence/mini.yaml:41: claims[2].attestations[0].source: unknown source 'harbourmaster'",
     ),
     "unknown_document": (
         [
@@ -68,11 +86,74 @@ BAD_INPUTS = {
                 "        document: syndicate\n        quote: the weather",
             )
         ],
-        "evidence/mini.yaml:54: claims[3].attestations[0].document: unknown document 'syndicate'",
+        "evidence/mini.yaml:54: claims[3].attestations[0].document: unknown document 'syndicate' "
+        "(did you mean 'syndicated'?)",
     ),
     "unknown_contradicted_claim": (
         [(E, "contradicts: [storm-said]", "contradicts: [storm-sayed]")],
-        "evidence/mini.yaml:47: claims[3].contradicts[0]: unknown claim 'storm-sayed'",
+        "evidence/mini.yaml:47: claims[3].contradicts[0]: unknown claim 'storm-sayed' "
+        "(did you mean 'storm-said'?)",
+    ),
+    "unknown_judgment_key_like_otherwise": (
+        [(E, "      otherwise: 0.1", "      otherwis: 0.1")],
+        "evidence/mini.yaml:36: claims[2].judgments: claim has no judgment for storm, other "
+        "(give one, or 'otherwise')\n"
+        "evidence/mini.yaml:38: claims[2].judgments.otherwis: unknown hypothesis 'otherwis' "
+        "(did you mean 'otherwise'?)",
+    ),
+    "unknown_parent_document": (
+        [(M, "derived_from: harbour-report", "derived_from: harbor-report")],
+        # Without its parent, the copy's restatement has nothing to restate.
+        "evidence/mini.yaml:20: claims[0].attestations[1].restates: document 'syndicated' is not "
+        "derived from another\n"
+        "models/mini.yaml:33: documents[1].derived_from: unknown document 'harbor-report' "
+        "(did you mean 'harbour-report'?)",
+    ),
+    "unknown_document_proposing_a_hypothesis": (
+        [(M, "proposed_in: [harbour-report]", "proposed_in: [harbour-reports]")],
+        "models/mini.yaml:9: hypotheses[0].proposed_in[0]: unknown document 'harbour-reports' "
+        "(did you mean 'harbour-report'?)",
+    ),
+    "unknown_restated_attestation": (
+        [(E, "restates: a-late-correspondent", "restates: a-late-corespondent")],
+        "evidence/mini.yaml:20: claims[0].attestations[1].restates: unknown attestation "
+        "'a-late-corespondent' (did you mean 'a-late-correspondent'?)",
+    ),
+    "unknown_claim_of_an_attestation": (
+        [
+            (
+                E,
+                "        quote: the strike was organised by the shipping company itself\n",
+                "        quote: the strike was organised by the shipping company itself\n"
+                "attestations:\n  - id: a-late-dockers\n    claim: late-departur\n"
+                "    source: dockers\n    document: harbour-report\n"
+                "    quote: two hours late\n",
+            )
+        ],
+        "evidence/mini.yaml:69: attestations[0].claim: unknown claim 'late-departur' "
+        "(did you mean 'late-departure'?)",
+    ),
+    "document_date_not_iso": (
+        [(M, "    date: 2025-03-03\n", "    date: 3 March 2025\n")],
+        "models/mini.yaml:28: documents[0].date: date '3 March 2025' is not an ISO date (YYYY-MM-DD)",
+    ),
+    "claim_date_not_a_calendar_date": (
+        [(E, "    date: 2025-03-03\n", "    date: 2025-02-30\n")],
+        "evidence/mini.yaml:8: claims[0].date: date '2025-02-30' is not a calendar date "
+        "(day is out of range for month)",
+    ),
+    "judged_on_not_iso": (
+        [(E, "judged_on: 2025-03-04\n", "judged_on: 4/3/2025\n")],
+        "evidence/mini.yaml:3: judged_on: date '4/3/2025' is not an ISO date (YYYY-MM-DD)",
+    ),
+    "window_end_not_iso": (
+        [(M, "background:", "window:\n  start: 2025-03-01\n  end: 2025-3-5\nbackground:")],
+        "models/mini.yaml:6: window.end: date '2025-3-5' is not an ISO date (YYYY-MM-DD)",
+    ),
+    "date_with_a_time": (
+        [(E, "    date: 2025-03-03\n", "    date: 2025-03-03 06:00:00\n")],
+        "evidence/mini.yaml:8: claims[0].date: date '2025-03-03 06:00:00' is not an ISO date "
+        "(YYYY-MM-DD)",
     ),
     "judgment_above_one": (
         [(E, "      otherwise: 0.1", "      otherwise: 1.1")],
@@ -242,6 +323,22 @@ def test_check_reports_every_problem_not_only_the_first(mini_project, cli):
     ]
 
 
+def test_unknown_field_in_a_reliability_prior_is_located_at_the_field(mini_project, cli):
+    edit(
+        mini_project / M,
+        "    grade_rationale: Cannot be judged.\n",
+        "    grade_rationale: Cannot be judged.\n    reliability:\n      alpha: 2\n"
+        "      beta: 2\n      gamma: 1\n",
+    )
+    result = cli("check")
+    assert result.exit_code == 2
+    # The reliability is a number or {alpha, beta}: pydantic reports both readings.
+    assert (
+        "models/mini.yaml:50: sources[2].reliability.gamma: unknown field (valid: alpha, beta)"
+        in result.stderr.splitlines()
+    )
+
+
 def test_source_opinions_are_capped_together(mini_project, cli):
     # Each opinion alone is under the per-claim cap; together they exceed the per-source cap.
     edit(
@@ -359,6 +456,41 @@ def test_near_duplicate_quotes_across_documents_warn(mini_project, cli):
         "warning: evidence/mini.yaml:59: claims[3].attestations[1].quote: near-duplicate of "
         "'a-storm-officials' in 'harbour-report' (shingle similarity 0.62): is one a copy of the other?"
     ) in result.stdout
+
+
+def test_claim_dated_after_the_window_warns(mini_project, cli):
+    edit(
+        mini_project / M,
+        "background:",
+        "window:\n  start: 2025-03-01\n  end: 2025-03-02\nbackground:",
+    )
+    result = cli("check")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "\nWarnings (1):\n"
+        "  warning: evidence/mini.yaml:8: claims[0].date: claim dated 2025-03-03, after the "
+        "model's window (ends 2025-03-02); it moves the as-of date\n"
+    ) in result.stdout
+    assert result.stdout.endswith("in 2 documents; 1 warning).\n")
+
+
+def test_claim_dated_on_the_window_end_does_not_warn(mini_project, cli):
+    edit(
+        mini_project / M,
+        "background:",
+        "window:\n  start: 2025-03-01\n  end: 2025-03-03\nbackground:",
+    )
+    result = cli("check")
+    assert result.exit_code == 0, result.stderr
+    assert "Warnings" not in result.stdout
+
+
+def test_without_a_window_no_claim_is_late(mini_project, cli):
+    edit(mini_project / E, "    date: 2025-03-03\n", "    date: 2099-12-31\n")
+    result = cli("check")
+    assert result.exit_code == 0, result.stderr
+    assert "Warnings" not in result.stdout
+    assert "As of: 2099-12-31" in result.stdout
 
 
 def test_check_summary_of_mini_project(mini_project, cli):

@@ -116,6 +116,10 @@ SHINGLE_WORDS = 5
 #: Reserved key in a claim's ``judgments``: the value for every hypothesis not listed.
 OTHERWISE_KEY = "otherwise"
 
+#: An unknown id or field is answered with "did you mean …?" when a known one is at least this
+#: similar (difflib's ratio); below it, no guess is better than a wrong one.
+SUGGESTION_CUTOFF = 0.6
+
 #: Sampler defaults.
 DEFAULT_DRAWS = 1000
 DEFAULT_TUNE = 1000

@@ -143,6 +143,10 @@ class _Walker:
         except yaml.constructor.ConstructorError as exc:
             self._problem(node, loc, f"YAML tag {node.tag!r} is not allowed ({exc.problem})")
             return None
+        except ValueError:
+            # A timestamp that is no calendar date (2025-02-30): keep the text, so the schema
+            # reports it where a date is expected.
+            return node.value
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -7,13 +7,15 @@ they quote; it returns a validated :class:`~forecast.spec.Spec` or raises
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -27,6 +29,7 @@ from forecast.constants import (
     SAY_ANYWAY_DEFAULTS,
     SHINGLE_WORDS,
     SOURCE_OPINION_LR_CAP,
+    SUGGESTION_CUTOFF,
 )
 from forecast.errors import Problem, SpecError
 from forecast.spec.layout import Layout, display_path, find_root
@@ -68,7 +71,9 @@ class EvidenceInput:
 # --- parsing ------------------------------------------------------------------------------
 
 
-def _pydantic_problems(loaded: LoadedYaml, exc: ValidationError) -> list[Problem]:
+def _pydantic_problems(
+    loaded: LoadedYaml, exc: ValidationError, schema: type[BaseModel]
+) -> list[Problem]:
     problems = []
     for error in exc.errors():
         loc = _data_loc(loaded.data, error["loc"])
@@ -76,7 +81,7 @@ def _pydantic_problems(loaded: LoadedYaml, exc: ValidationError) -> list[Problem
         if kind == "missing":
             message = "missing field"
         elif kind == "extra_forbidden":
-            message = "unknown field"
+            message = _unknown_field(schema, error["loc"])
         else:
             message = error["msg"].removeprefix("Value error, ")
         problems.append(loaded.problem(loc, message))
@@ -87,8 +92,10 @@ def _data_loc(data: Any, loc: Sequence[Any]) -> tuple[str | int, ...]:
     """Keep the part of a pydantic location that addresses the data (drop union tags)."""
     out: list[str | int] = []
     node = data
-    for part in loc:
+    for i, part in enumerate(loc):
         if isinstance(node, dict) and isinstance(part, str):
+            if part not in node and i < len(loc) - 1:
+                continue  # a union tag: the data is still the same mapping
             out.append(part)
             node = node.get(part)
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
@@ -99,6 +106,57 @@ def _data_loc(data: Any, loc: Sequence[Any]) -> tuple[str | int, ...]:
     return tuple(out)
 
 
+def _unknown_field(schema: type[BaseModel], loc: Sequence[Any]) -> str:
+    """``unknown field``, listing the fields allowed there and guessing the intended one."""
+    model = _schema_at(schema, loc[:-1])
+    if model is None:
+        return "unknown field"
+    fields = list(model.model_fields)
+    near = difflib.get_close_matches(str(loc[-1]), fields, n=1, cutoff=SUGGESTION_CUTOFF)
+    guess = f"did you mean {near[0]!r}? " if near else ""
+    return f"unknown field ({guess}valid: {', '.join(fields)})"
+
+
+def _schema_at(schema: type[BaseModel], loc: Sequence[Any]) -> type[BaseModel] | None:
+    """The schema class at a pydantic error location, following lists, dicts and union tags."""
+    node: Any = schema
+    for part in loc:
+        node = _schema_child(_plain_type(node), part)
+        if node is None:
+            return None
+    node = _plain_type(node)
+    return node if isinstance(node, type) and issubclass(node, BaseModel) else None
+
+
+def _schema_child(node: Any, part: str | int) -> Any:
+    """The type one step down from ``node`` along a location part (None if it has none)."""
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        info = node.model_fields.get(part) if isinstance(part, str) else None
+        return None if info is None else info.annotation
+    origin, args = get_origin(node), get_args(node)
+    if origin is list and isinstance(part, int):
+        return args[0]
+    if origin is dict and isinstance(part, str):
+        return args[1]
+    if origin in (Union, UnionType):  # pydantic tags a union member with its type's name
+        return next((a for a in args if getattr(a, "__name__", None) == part), None)
+    return None
+
+
+def _plain_type(node: Any) -> Any:
+    """Strip ``Annotated`` and ``| None``, which add no part to a pydantic location."""
+    while True:
+        if get_origin(node) is Annotated:
+            node = get_args(node)[0]
+            continue
+        if get_origin(node) in (Union, UnionType):
+            members = [a for a in get_args(node) if a is not type(None)]
+            if len(members) == 1:
+                node = members[0]
+                continue
+        return node
+
+
 def parse_file(loaded: LoadedYaml, schema: type[SchemaT]) -> SchemaT:
     """Validate loaded YAML against a file schema, raising located problems."""
     if not isinstance(loaded.data, dict):
@@ -106,10 +164,13 @@ def parse_file(loaded: LoadedYaml, schema: type[SchemaT]) -> SchemaT:
     try:
         return schema.model_validate(loaded.data)
     except ValidationError as exc:
-        raise SpecError(_pydantic_problems(loaded, exc)) from None
+        raise SpecError(_pydantic_problems(loaded, exc, schema)) from None
 
 
 # --- the checker --------------------------------------------------------------------------
+
+#: Judgments of a claim as vectors in hypothesis order: points, lows and highs.
+Theta = tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]
 
 
 @dataclass
@@ -161,90 +222,40 @@ class _Checker:
             seen[entry.item.id] = entry
         return seen
 
-    # -- documents and sources --
 
-    def document_text(self, entry: _Entry) -> DocumentRecord | None:
-        document: Document = entry.item
-        if (document.path is None) == (document.text is None):
-            self.add(entry.problem("path", "give exactly one of 'path' or 'text'"))
-            return None
-        if document.text is not None:
-            return DocumentRecord(document, document.text, f"{entry.where} (inline)", entry.where)
-        assert document.path is not None
-        relative = Path(document.path)
-        jail = entry.file.documents_dir
-        if relative.is_absolute() or document.path.startswith(("/", "\\")):
-            self.add(entry.problem("path", f"document path {document.path!r} must be relative"))
-            return None
-        if ".." in relative.parts:
-            self.add(
-                entry.problem("path", f"document path {document.path!r} must not contain '..'")
-            )
-            return None
-        base = self.root if jail == Layout(self.root).seeds else jail
-        target = (base / relative).resolve()
-        if not target.is_relative_to(jail.resolve()):
-            self.add(
-                entry.problem(
-                    "path", f"document path {document.path!r} leaves {display_path(jail)}/"
-                )
-            )
-            return None
-        display = display_path(target)
-        try:
-            text = read_text_limited(target, display, MAX_DOCUMENT_BYTES, "document")
-        except SpecError as exc:
-            for problem in exc.problems:
-                self.add(entry.problem("path", f"{display}: {problem.message}"))
-            return None
-        return DocumentRecord(document, text, display, entry.where)
+@dataclass
+class _Registries:
+    """Every declared item by id, from the model file and every evidence file."""
 
-    def check_derivation(self, documents: dict[str, _Entry]) -> None:
-        for entry in documents.values():
-            parent = entry.item.derived_from
-            if parent is None:
-                continue
-            if parent not in documents:
-                self.add(entry.problem("derived_from", f"unknown document {parent!r}"))
-                continue
-            chain, current = {entry.item.id}, parent
-            while current is not None and current in documents:
-                if current in chain:
-                    self.add(entry.problem("derived_from", f"derivation cycle through {current!r}"))
-                    break
-                chain.add(current)
-                current = documents[current].item.derived_from
+    model_file: _File
+    hypotheses: dict[str, _Entry]
+    documents: dict[str, _Entry]
+    sources: dict[str, _Entry]
+    questions: dict[str, _Entry]
+    claims: dict[str, _Entry]
+    attestations: dict[str, _Entry]
+    #: The claim each attestation attests (inline under the claim, or by its ``claim:``).
+    claim_of: dict[str, str]
 
-    # -- claims --
+    @property
+    def model(self) -> ModelFile:
+        model = self.model_file.parsed
+        assert isinstance(model, ModelFile)
+        return model
 
-    def theta(
-        self, entry: _Entry, judgments: dict[str, Any], hypotheses: Sequence[Hypothesis], what: str
-    ) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] | None:
-        ids = [h.id for h in hypotheses]
-        ok = True
-        for key in judgments:
-            if key != OTHERWISE_KEY and key not in ids:
-                self.add(entry.problem(("judgments", key), f"unknown hypothesis {key!r}"))
-                ok = False
-        otherwise = judgments.get(OTHERWISE_KEY)
-        missing = [h for h in ids if h not in judgments and otherwise is None]
-        if missing:
-            self.add(
-                entry.problem(
-                    "judgments",
-                    f"{what} has no judgment for {', '.join(missing)} "
-                    f"(give one, or '{OTHERWISE_KEY}')",
-                )
-            )
-            ok = False
-        if not ok:
-            return None
-        values = [judgments.get(h, otherwise) for h in ids]
-        return (
-            tuple(v.point for v in values),
-            tuple(v.low for v in values),
-            tuple(v.high for v in values),
-        )
+
+@dataclass
+class _Resolved:
+    """What the rules have established so far, for the rules that come after them."""
+
+    documents: dict[str, DocumentRecord] = field(default_factory=dict)
+    texts: dict[str, NormalizedText] = field(default_factory=dict)
+    sources: dict[str, SourceRecord] = field(default_factory=dict)
+    thetas: dict[str, Theta] = field(default_factory=dict)
+    #: Attestation id → where its quote was found, for attestations that passed every check.
+    verified: dict[str, str] = field(default_factory=dict)
+    #: (source, claim) → the pair's "say anyway" rate and the attestation that set it.
+    rates: dict[tuple[str, str], tuple[float, _Entry]] = field(default_factory=dict)
 
 
 def _ancestors(document_id: str, documents: dict[str, DocumentRecord]) -> list[str]:
@@ -253,6 +264,13 @@ def _ancestors(document_id: str, documents: dict[str, DocumentRecord]) -> list[s
         out.append(current)
         current = documents[current].document.derived_from
     return out
+
+
+def _unknown(what: str, value: str, known: Iterable[str], itself: str | None = None) -> str:
+    """``unknown <what> 'value'``, naming the closest known id (not ``itself``) if one is close."""
+    candidates = [k for k in known if k != itself]
+    near = difflib.get_close_matches(value, candidates, n=1, cutoff=SUGGESTION_CUTOFF)
+    return f"unknown {what} {value!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
 
 
 def _is_zero_one(theta: Sequence[float]) -> bool:
@@ -321,25 +339,67 @@ def load_spec(model_path: Path, extra: Sequence[EvidenceInput] = ()) -> Spec:
 
 
 def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec | None:
+    """Apply every rule in turn; each later rule reads what the earlier ones established."""
+    registries = _index(checker, model_file, files)
+    _check_hypotheses(checker, registries)
+    _check_derivation(checker, registries)
+    resolved = _Resolved()
+    resolved.documents, resolved.texts = _read_documents(checker, registries)
+    resolved.sources = {
+        sid: SourceRecord.resolve(e.item, e.where) for sid, e in registries.sources.items()
+    }
+    question_thetas = _question_judgments(checker, registries)
+    resolved.thetas = _claim_judgments(checker, registries, question_thetas)
+    _check_attestations(checker, registries, resolved)
+    _check_restatements(checker, registries, resolved)
+    _check_claims_attested(checker, registries, resolved)
+    _check_contradictions(checker, registries, resolved)
+    claims = _claim_records(registries, resolved, _count_witnesses(registries, resolved))
+    _check_opinions(checker, registries, claims, resolved.sources)
+    _warn_near_duplicates(checker, registries.attestations)
+    _warn_claims_after_window(checker, registries)
+
+    if checker.problems:
+        return None
+    model = registries.model
+    return Spec(
+        name=model.name,
+        title=model.title,
+        explanandum=model.explanandum,
+        model_path=model_file.loaded.display,
+        hypotheses=tuple(model.hypotheses),
+        documents=resolved.documents,
+        sources=resolved.sources,
+        claims=tuple(claims),
+        evidence_files=tuple(f.loaded.display for f in files[1:]),
+        warnings=tuple(sorted(checker.warnings)),
+        sha256=spec_hash(model, claims, resolved.sources, resolved.documents),
+    )
+
+
+# --- ids ----------------------------------------------------------------------------------
+
+
+def _index(checker: _Checker, model_file: _File, files: list[_File]) -> _Registries:
+    """Index every declared item by id; an id used twice is reported at its later use."""
     model = model_file.parsed
     assert isinstance(model, ModelFile)
-
-    # hypotheses and priors
+    evidence: list[tuple[_File, EvidenceFile]] = [
+        (f, f.parsed) for f in files if isinstance(f.parsed, EvidenceFile)
+    ]
+    attestation_entries: list[tuple[_Entry, str]] = []
+    for f, parsed in evidence:
+        for i, claim in enumerate(parsed.claims):
+            for j, att in enumerate(claim.attestations):
+                attestation_entries.append(
+                    (_Entry(att, f, ("claims", i, "attestations", j)), claim.id)
+                )
+        for i, att in enumerate(parsed.attestations):
+            attestation_entries.append((_Entry(att, f, ("attestations", i)), att.claim))
     hypotheses = checker.registry(
         (_Entry(h, model_file, ("hypotheses", i)) for i, h in enumerate(model.hypotheses)),
         "hypothesis",
     )
-    for entry in hypotheses.values():
-        if entry.item.id == OTHERWISE_KEY:
-            checker.add(entry.problem("id", f"{OTHERWISE_KEY!r} is reserved in judgments"))
-    total = sum(h.prior for h in model.hypotheses)
-    if abs(total - 1.0) > PRIOR_SUM_TOLERANCE:
-        checker.add(
-            model_file.loaded.problem(("hypotheses",), f"priors sum to {total:.12g}, not 1")
-        )
-    hypothesis_list = model.hypotheses
-
-    # documents and sources, from the model file and every evidence file
     documents = checker.registry(
         (_Entry(d, f, ("documents", i)) for f in files for i, d in enumerate(f.parsed.documents)),
         "document",
@@ -348,202 +408,425 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec |
         (_Entry(s, f, ("sources", i)) for f in files for i, s in enumerate(f.parsed.sources)),
         "source",
     )
-    checker.check_derivation(documents)
-    for entry in hypotheses.values():
-        for i, doc in enumerate(entry.item.proposed_in):
-            if doc not in documents:
-                checker.add(entry.problem(("proposed_in", i), f"unknown document {doc!r}"))
-    document_records: dict[str, DocumentRecord] = {}
-    normalized: dict[str, NormalizedText] = {}
-    for doc_id, entry in documents.items():
-        record = checker.document_text(entry)
-        if record is not None:
-            document_records[doc_id] = record
-            normalized[doc_id] = NormalizedText(record.text)
-    source_records = {sid: SourceRecord.resolve(e.item, e.where) for sid, e in sources.items()}
-
     questions = checker.registry(
         (_Entry(q, model_file, ("questions", i)) for i, q in enumerate(model.questions)),
         "question",
     )
-    question_theta = {}
-    for qid, entry in questions.items():
-        question_theta[qid] = checker.theta(
-            entry, entry.item.judgments, hypothesis_list, "question"
-        )
-
-    # claims and attestations
-    claim_entries = checker.registry(
+    claims = checker.registry(
         (
             _Entry(c, f, ("claims", i))
-            for f in files
-            if isinstance(f.parsed, EvidenceFile)
-            for i, c in enumerate(f.parsed.claims)
+            for f, parsed in evidence
+            for i, c in enumerate(parsed.claims)
         ),
         "claim",
     )
-    attestation_entries: list[tuple[_Entry, str]] = []
-    for f in files:
-        if not isinstance(f.parsed, EvidenceFile):
-            continue
-        for i, claim in enumerate(f.parsed.claims):
-            for j, att in enumerate(claim.attestations):
-                attestation_entries.append(
-                    (_Entry(att, f, ("claims", i, "attestations", j)), claim.id)
-                )
-        for i, att in enumerate(f.parsed.attestations):
-            attestation_entries.append((_Entry(att, f, ("attestations", i)), att.claim))
     attestations = checker.registry((e for e, _ in attestation_entries), "attestation")
     claim_of = {
         e.item.id: cid for e, cid in attestation_entries if attestations.get(e.item.id) is e
     }
+    return _Registries(
+        model_file,
+        hypotheses,
+        documents,
+        sources,
+        questions,
+        claims,
+        attestations,
+        claim_of,
+    )
 
-    # claim judgments
-    thetas: dict[str, tuple[tuple[float, ...], ...]] = {}
-    for cid, entry in claim_entries.items():
+
+# --- hypotheses and priors ----------------------------------------------------------------
+
+
+def _check_hypotheses(checker: _Checker, registries: _Registries) -> None:
+    """No hypothesis is called 'otherwise', priors sum to 1, and ``proposed_in`` names documents."""
+    for entry in registries.hypotheses.values():
+        if entry.item.id == OTHERWISE_KEY:
+            checker.add(entry.problem("id", f"{OTHERWISE_KEY!r} is reserved in judgments"))
+    model = registries.model
+    total = sum(h.prior for h in model.hypotheses)
+    if abs(total - 1.0) > PRIOR_SUM_TOLERANCE:
+        checker.add(
+            registries.model_file.loaded.problem(
+                ("hypotheses",), f"priors sum to {total:.12g}, not 1"
+            )
+        )
+    for entry in registries.hypotheses.values():
+        for i, doc in enumerate(entry.item.proposed_in):
+            if doc not in registries.documents:
+                message = _unknown("document", doc, registries.documents)
+                checker.add(entry.problem(("proposed_in", i), message))
+
+
+# --- documents ----------------------------------------------------------------------------
+
+
+def _check_derivation(checker: _Checker, registries: _Registries) -> None:
+    """``derived_from`` names a known document, and no document derives from itself."""
+    documents = registries.documents
+    for entry in documents.values():
+        parent = entry.item.derived_from
+        if parent is None:
+            continue
+        if parent not in documents:
+            message = _unknown("document", parent, documents, itself=entry.item.id)
+            checker.add(entry.problem("derived_from", message))
+            continue
+        chain, current = {entry.item.id}, parent
+        while current is not None and current in documents:
+            if current in chain:
+                checker.add(entry.problem("derived_from", f"derivation cycle through {current!r}"))
+                break
+            chain.add(current)
+            current = documents[current].item.derived_from
+
+
+def _read_documents(
+    checker: _Checker, registries: _Registries
+) -> tuple[dict[str, DocumentRecord], dict[str, NormalizedText]]:
+    """Every document's text, with its normalized form for finding quotes."""
+    records: dict[str, DocumentRecord] = {}
+    texts: dict[str, NormalizedText] = {}
+    for doc_id, entry in registries.documents.items():
+        record = _read_document(checker, entry)
+        if record is not None:
+            records[doc_id] = record
+            texts[doc_id] = NormalizedText(record.text)
+    return records, texts
+
+
+def _read_document(checker: _Checker, entry: _Entry) -> DocumentRecord | None:
+    """One document's text: inline, or a file that stays inside its documents folder."""
+    document: Document = entry.item
+    if (document.path is None) == (document.text is None):
+        checker.add(entry.problem("path", "give exactly one of 'path' or 'text'"))
+        return None
+    if document.text is not None:
+        return DocumentRecord(document, document.text, f"{entry.where} (inline)", entry.where)
+    assert document.path is not None
+    relative = Path(document.path)
+    jail = entry.file.documents_dir
+    if relative.is_absolute() or document.path.startswith(("/", "\\")):
+        checker.add(entry.problem("path", f"document path {document.path!r} must be relative"))
+        return None
+    if ".." in relative.parts:
+        checker.add(entry.problem("path", f"document path {document.path!r} must not contain '..'"))
+        return None
+    base = checker.root if jail == Layout(checker.root).seeds else jail
+    target = (base / relative).resolve()
+    if not target.is_relative_to(jail.resolve()):
+        checker.add(
+            entry.problem("path", f"document path {document.path!r} leaves {display_path(jail)}/")
+        )
+        return None
+    display = display_path(target)
+    try:
+        text = read_text_limited(target, display, MAX_DOCUMENT_BYTES, "document")
+    except SpecError as exc:
+        for problem in exc.problems:
+            checker.add(entry.problem("path", f"{display}: {problem.message}"))
+        return None
+    return DocumentRecord(document, text, display, entry.where)
+
+
+# --- judgments: questions and claims ------------------------------------------------------
+
+
+def _judgment_vectors(
+    checker: _Checker,
+    entry: _Entry,
+    judgments: dict[str, Any],
+    hypotheses: Sequence[Hypothesis],
+    what: str,
+) -> Theta | None:
+    """Judgments in hypothesis order; every key a hypothesis, every hypothesis judged."""
+    ids = [h.id for h in hypotheses]
+    ok = True
+    for key in judgments:
+        if key != OTHERWISE_KEY and key not in ids:
+            message = _unknown("hypothesis", key, [*ids, OTHERWISE_KEY])
+            checker.add(entry.problem(("judgments", key), message))
+            ok = False
+    otherwise = judgments.get(OTHERWISE_KEY)
+    missing = [h for h in ids if h not in judgments and otherwise is None]
+    if missing:
+        checker.add(
+            entry.problem(
+                "judgments",
+                f"{what} has no judgment for {', '.join(missing)} (give one, or '{OTHERWISE_KEY}')",
+            )
+        )
+        ok = False
+    if not ok:
+        return None
+    values = [judgments.get(h, otherwise) for h in ids]
+    return (
+        tuple(v.point for v in values),
+        tuple(v.low for v in values),
+        tuple(v.high for v in values),
+    )
+
+
+def _question_judgments(checker: _Checker, registries: _Registries) -> dict[str, Theta | None]:
+    """P(yes | h) of every question (None where its judgments are in error)."""
+    hypotheses = registries.model.hypotheses
+    return {
+        qid: _judgment_vectors(checker, entry, entry.item.judgments, hypotheses, "question")
+        for qid, entry in registries.questions.items()
+    }
+
+
+def _claim_judgments(
+    checker: _Checker, registries: _Registries, question_thetas: dict[str, Theta | None]
+) -> dict[str, Theta]:
+    """Judgments of every claim: its own, or for an outcome its question's P(yes | h)."""
+    thetas: dict[str, Theta] = {}
+    for cid, entry in registries.claims.items():
         claim: Claim = entry.item
         if claim.kind == "outcome":
-            _check_outcome(checker, entry, questions)
-            q = question_theta.get(claim.question or "")
-            if q is not None:
-                if claim.resolution == "yes":
-                    thetas[cid] = q
-                else:
-                    flip = tuple(tuple(1.0 - v for v in part) for part in q)
-                    thetas[cid] = (flip[0], flip[2], flip[1])
-            continue
-        for name in ("question", "resolution"):
-            if getattr(claim, name) is not None:
-                checker.add(entry.problem(name, f"only an 'outcome' claim has a {name}"))
-        t = checker.theta(entry, claim.judgments, hypothesis_list, "claim")
-        if t is not None:
-            thetas[cid] = t
-
-    # attestations: references, quotes, derivation, witnesses
-    verified: dict[str, str] = {}
-    by_source_quote: dict[tuple[str, str], _Entry] = {}
-    rate_of: dict[tuple[str, str], tuple[float, _Entry]] = {}
-    for aid, entry in attestations.items():
-        att = entry.item
-        cid = claim_of[aid]
-        ok = True
-        if cid not in claim_entries:
-            checker.add(entry.problem("claim", f"unknown claim {cid!r}"))
-            ok = False
-        elif claim_entries[cid].item.kind == "outcome":
-            checker.add(
-                entry.problem("id", f"claim {cid!r} is an outcome; outcomes have no attestations")
+            _check_outcome(checker, entry, registries.questions)
+            theta = _outcome_theta(claim, question_thetas)
+        else:
+            _check_not_an_outcome(checker, entry)
+            theta = _judgment_vectors(
+                checker, entry, claim.judgments, registries.model.hypotheses, "claim"
             )
-            ok = False
-        if att.source not in sources:
-            checker.add(entry.problem("source", f"unknown source {att.source!r}"))
-            ok = False
-        if att.document not in documents:
-            checker.add(entry.problem("document", f"unknown document {att.document!r}"))
-            ok = False
-        elif att.document in normalized:
-            location = find_quote(att.quote, normalized[att.document])
+        if theta is not None:
+            thetas[cid] = theta
+    return thetas
+
+
+# --- outcomes -----------------------------------------------------------------------------
+
+
+def _check_outcome(checker: _Checker, entry: _Entry, questions: dict[str, _Entry]) -> None:
+    """An outcome names a known question and its resolution, and has no judgments or quotes."""
+    claim: Claim = entry.item
+    if claim.attestations:
+        checker.add(entry.problem("attestations", "an outcome claim has no attestations"))
+    if claim.judgments:
+        checker.add(entry.problem("judgments", "an outcome takes its judgments from its question"))
+    if claim.question is None:
+        checker.add(entry.problem("question", "an outcome claim names the question it resolves"))
+    elif claim.question not in questions:
+        checker.add(entry.problem("question", _unknown("question", claim.question, questions)))
+    if claim.resolution is None:
+        checker.add(entry.problem("resolution", "an outcome claim needs 'resolution: yes' or 'no'"))
+
+
+def _check_not_an_outcome(checker: _Checker, entry: _Entry) -> None:
+    """Only an outcome claim resolves a question."""
+    for name in ("question", "resolution"):
+        if getattr(entry.item, name) is not None:
+            checker.add(entry.problem(name, f"only an 'outcome' claim has a {name}"))
+
+
+def _outcome_theta(claim: Claim, question_thetas: dict[str, Theta | None]) -> Theta | None:
+    """P(outcome | h): the question's P(yes | h) for 'yes', 1 - P(yes | h) for 'no'."""
+    theta = question_thetas.get(claim.question or "")
+    if theta is None or claim.resolution == "yes":
+        return theta
+    point, one_minus_low, one_minus_high = (tuple(1.0 - v for v in part) for part in theta)
+    return point, one_minus_high, one_minus_low
+
+
+# --- attestations: references, quotes, one witness once, one rate -------------------------
+
+
+def _check_attestations(checker: _Checker, registries: _Registries, resolved: _Resolved) -> None:
+    """Every attestation's rules; those that pass get ``verified`` and ``rates`` entries."""
+    first_by_quote: dict[tuple[str, str], _Entry] = {}
+    for aid, entry in registries.attestations.items():
+        ok = _check_references(checker, registries, entry)
+        if entry.item.document in resolved.texts:
+            location = _find_quote(checker, entry, resolved)
             if location is None:
-                close = closest_passage(att.quote, normalized[att.document])
-                checker.add(
-                    entry.problem(
-                        "quote",
-                        f"quote not found in {document_records[att.document].display_path}; "
-                        f"closest passage (line {close.line}, similarity {close.similarity:.2f}): "
-                        f"{close.passage!r}",
-                    )
-                )
                 ok = False
             elif ok:
-                verified[aid] = str(location)
+                resolved.verified[aid] = location
         if not ok:
             continue
-        key = (att.source, normalize(att.quote))
-        first = by_source_quote.get(key)
-        if first is not None:
-            checker.add(
-                entry.problem(
-                    "quote",
-                    f"source {att.source!r} already attests this quote in {first.item.id!r} "
-                    f"(claim {claim_of[first.item.id]!r}, {first.where}): "
-                    "one witness counted twice",
-                )
-            )
-        else:
-            by_source_quote[key] = entry
-        kind = claim_entries[cid].item.kind
-        if cid in thetas and _is_opinion(kind, thetas[cid][0]):
-            kind = "opinion"
-        rate = att.say_anyway if att.say_anyway is not None else SAY_ANYWAY_DEFAULTS[kind]
-        previous = rate_of.get((att.source, cid))
-        if previous is not None and previous[0] != rate:
-            checker.add(
-                entry.problem(
-                    "say_anyway",
-                    f"source {att.source!r} has rate {previous[0]} for claim {cid!r} in "
-                    f"{previous[1].item.id!r}; one (source, claim) pair has one rate",
-                )
-            )
-        rate_of.setdefault((att.source, cid), (rate, entry))
+        _check_duplicate_witness(checker, registries, entry, first_by_quote)
+        _check_one_rate(checker, registries, entry, resolved)
 
-    # derived documents: a copy restates, it does not testify again
+
+def _check_references(checker: _Checker, registries: _Registries, entry: _Entry) -> bool:
+    """The attestation's claim (not an outcome), source and document exist."""
+    att = entry.item
+    cid = registries.claim_of[att.id]
+    ok = True
+    if cid not in registries.claims:
+        checker.add(entry.problem("claim", _unknown("claim", cid, registries.claims)))
+        ok = False
+    elif registries.claims[cid].item.kind == "outcome":
+        checker.add(
+            entry.problem("id", f"claim {cid!r} is an outcome; outcomes have no attestations")
+        )
+        ok = False
+    if att.source not in registries.sources:
+        checker.add(entry.problem("source", _unknown("source", att.source, registries.sources)))
+        ok = False
+    if att.document not in registries.documents:
+        message = _unknown("document", att.document, registries.documents)
+        checker.add(entry.problem("document", message))
+        ok = False
+    return ok
+
+
+def _find_quote(checker: _Checker, entry: _Entry, resolved: _Resolved) -> str | None:
+    """Where the quote is in its document; if nowhere, report the closest passage."""
+    att = entry.item
+    text = resolved.texts[att.document]
+    location = find_quote(att.quote, text)
+    if location is not None:
+        return str(location)
+    close = closest_passage(att.quote, text)
+    checker.add(
+        entry.problem(
+            "quote",
+            f"quote not found in {resolved.documents[att.document].display_path}; "
+            f"closest passage (line {close.line}, similarity {close.similarity:.2f}): "
+            f"{close.passage!r}",
+        )
+    )
+    return None
+
+
+def _check_duplicate_witness(
+    checker: _Checker,
+    registries: _Registries,
+    entry: _Entry,
+    first_by_quote: dict[tuple[str, str], _Entry],
+) -> None:
+    """A source attests one quote once, whichever claims it is cited for."""
+    att = entry.item
+    key = (att.source, normalize(att.quote))
+    first = first_by_quote.get(key)
+    if first is None:
+        first_by_quote[key] = entry
+        return
+    checker.add(
+        entry.problem(
+            "quote",
+            f"source {att.source!r} already attests this quote in {first.item.id!r} "
+            f"(claim {registries.claim_of[first.item.id]!r}, {first.where}): "
+            "one witness counted twice",
+        )
+    )
+
+
+def _check_one_rate(
+    checker: _Checker, registries: _Registries, entry: _Entry, resolved: _Resolved
+) -> None:
+    """One (source, claim) pair has one "say anyway" rate, given or the kind's default."""
+    att = entry.item
+    cid = registries.claim_of[att.id]
+    kind = registries.claims[cid].item.kind
+    if cid in resolved.thetas and _is_opinion(kind, resolved.thetas[cid][0]):
+        kind = "opinion"
+    rate = att.say_anyway if att.say_anyway is not None else SAY_ANYWAY_DEFAULTS[kind]
+    previous = resolved.rates.get((att.source, cid))
+    if previous is not None and previous[0] != rate:
+        checker.add(
+            entry.problem(
+                "say_anyway",
+                f"source {att.source!r} has rate {previous[0]} for claim {cid!r} in "
+                f"{previous[1].item.id!r}; one (source, claim) pair has one rate",
+            )
+        )
+    resolved.rates.setdefault((att.source, cid), (rate, entry))
+
+
+# --- derived documents: a copy restates, it does not testify again ------------------------
+
+
+def _check_restatements(checker: _Checker, registries: _Registries, resolved: _Resolved) -> None:
+    """In a derived document, an attestation restates its parent's, or the claim is new."""
     attested_in: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for aid, entry in attestations.items():
-        attested_in[(claim_of[aid], entry.item.document)].append(aid)
-    for aid, entry in attestations.items():
-        att = entry.item
-        if att.document not in document_records:
+    for aid, entry in registries.attestations.items():
+        attested_in[(registries.claim_of[aid], entry.item.document)].append(aid)
+    for entry in registries.attestations.values():
+        if entry.item.document not in resolved.documents:
             continue
-        ancestors = _ancestors(att.document, document_records)
-        if att.restates is not None:
-            target = attestations.get(att.restates)
-            if not ancestors:
-                checker.add(
-                    entry.problem(
-                        "restates", f"document {att.document!r} is not derived from another"
-                    )
-                )
-            elif target is None:
-                checker.add(entry.problem("restates", f"unknown attestation {att.restates!r}"))
-            elif target.item.document not in ancestors:
-                checker.add(
-                    entry.problem(
-                        "restates",
-                        f"{att.restates!r} is in {target.item.document!r}, not in a document "
-                        f"{att.document!r} derives from",
-                    )
-                )
-            elif claim_of[att.restates] != claim_of[aid]:
-                checker.add(
-                    entry.problem(
-                        "restates",
-                        f"{att.restates!r} attests claim {claim_of[att.restates]!r}, "
-                        f"not {claim_of[aid]!r}",
-                    )
-                )
-            continue
-        for ancestor in ancestors:
-            parents = attested_in.get((claim_of[aid], ancestor))
-            if parents:
-                checker.add(
-                    entry.problem(
-                        "restates",
-                        f"claim {claim_of[aid]!r} is attested in {ancestor!r}, which "
-                        f"{att.document!r} derives from ({parents[0]!r}): cite it with 'restates'",
-                    )
-                )
-                break
+        ancestors = _ancestors(entry.item.document, resolved.documents)
+        if entry.item.restates is not None:
+            _check_restates(checker, registries, entry, ancestors)
+        else:
+            _check_copy_cites_parent(checker, registries, entry, ancestors, attested_in)
 
-    # build claim records
+
+def _check_restates(
+    checker: _Checker, registries: _Registries, entry: _Entry, ancestors: list[str]
+) -> None:
+    """``restates`` names an attestation of the same claim in a document this one derives from."""
+    att = entry.item
+    target = registries.attestations.get(att.restates)
+    claim_of = registries.claim_of
+    if not ancestors:
+        checker.add(
+            entry.problem("restates", f"document {att.document!r} is not derived from another")
+        )
+    elif target is None:
+        message = _unknown("attestation", att.restates, registries.attestations, itself=att.id)
+        checker.add(entry.problem("restates", message))
+    elif target.item.document not in ancestors:
+        checker.add(
+            entry.problem(
+                "restates",
+                f"{att.restates!r} is in {target.item.document!r}, not in a document "
+                f"{att.document!r} derives from",
+            )
+        )
+    elif claim_of[att.restates] != claim_of[att.id]:
+        checker.add(
+            entry.problem(
+                "restates",
+                f"{att.restates!r} attests claim {claim_of[att.restates]!r}, "
+                f"not {claim_of[att.id]!r}",
+            )
+        )
+
+
+def _check_copy_cites_parent(
+    checker: _Checker,
+    registries: _Registries,
+    entry: _Entry,
+    ancestors: list[str],
+    attested_in: dict[tuple[str, str], list[str]],
+) -> None:
+    """A claim already attested in a parent document must be cited with ``restates``."""
+    att = entry.item
+    cid = registries.claim_of[att.id]
+    for ancestor in ancestors:
+        parents = attested_in.get((cid, ancestor))
+        if parents:
+            checker.add(
+                entry.problem(
+                    "restates",
+                    f"claim {cid!r} is attested in {ancestor!r}, which "
+                    f"{att.document!r} derives from ({parents[0]!r}): cite it with 'restates'",
+                )
+            )
+            return
+
+
+# --- witnesses: which attestations count --------------------------------------------------
+
+
+def _count_witnesses(
+    registries: _Registries, resolved: _Resolved
+) -> dict[str, list[AttestationRecord]]:
+    """Verified attestations by claim; a restatement or a source's second one does not count."""
     source_seen: dict[str, dict[str, str]] = defaultdict(dict)
-    attestation_records: dict[str, list[AttestationRecord]] = defaultdict(list)
-    for aid in sorted(attestations):
-        entry = attestations[aid]
+    records: dict[str, list[AttestationRecord]] = defaultdict(list)
+    for aid in sorted(registries.attestations):
+        entry = registries.attestations[aid]
         att = entry.item
-        cid = claim_of[aid]
-        if cid not in claim_entries or aid not in verified:
+        cid = registries.claim_of[aid]
+        if cid not in registries.claims or aid not in resolved.verified:
             continue
-        rate = rate_of[(att.source, cid)][0]
+        rate = resolved.rates[(att.source, cid)][0]
         counted, because = True, None
         if att.restates is not None:
             counted, because = False, f"restates {att.restates} from a parent document"
@@ -552,7 +835,7 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec |
             because = f"source already counted for this claim via {source_seen[cid][att.source]}"
         else:
             source_seen[cid][att.source] = aid
-        attestation_records[cid].append(
+        records[cid].append(
             AttestationRecord(
                 id=aid,
                 claim_id=cid,
@@ -562,41 +845,89 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec |
                 say_anyway=rate,
                 restates=att.restates,
                 where=entry.where,
-                found_at=verified[aid],
+                found_at=resolved.verified[aid],
                 counted=counted,
                 not_counted_because=because,
             )
         )
+    return records
 
-    attested_claims = set(claim_of.values())
-    claim_records: list[ClaimRecord] = []
-    for cid in sorted(claim_entries):
-        entry = claim_entries[cid]
-        claim = entry.item
+
+# --- claims -------------------------------------------------------------------------------
+
+
+def _check_claims_attested(checker: _Checker, registries: _Registries, resolved: _Resolved) -> None:
+    """Every claim but an outcome has at least one attestation."""
+    attested = set(registries.claim_of.values())
+    for cid in sorted(registries.claims):
+        entry = registries.claims[cid]
+        if cid in resolved.thetas and entry.item.kind != "outcome" and cid not in attested:
+            checker.add(entry.problem("attestations", "claim has no attestation"))
+
+
+def _check_contradictions(checker: _Checker, registries: _Registries, resolved: _Resolved) -> None:
+    """Claims that cannot both be true have judgments summing to at most 1 under every h."""
+    hypotheses = registries.model.hypotheses
+    thetas = resolved.thetas
+    for cid in sorted(registries.claims):
         if cid not in thetas:
             continue
-        theta, low, high = thetas[cid]
-        records = tuple(attestation_records.get(cid, ()))
-        if claim.kind != "outcome" and cid not in attested_claims:
-            checker.add(entry.problem("attestations", "claim has no attestation"))
-        zero_one = _is_zero_one(theta)
-        for i, other in enumerate(claim.contradicts):
-            if other not in claim_entries:
-                checker.add(entry.problem(("contradicts", i), f"unknown claim {other!r}"))
-            elif other in thetas:
-                over = [
-                    h.id
-                    for h, a, b in zip(hypothesis_list, theta, thetas[other][0], strict=True)
-                    if a + b > 1.0 + 1e-12
-                ]
-                if over:
-                    checker.add(
-                        entry.problem(
-                            ("contradicts", i),
-                            f"judgments of {cid!r} and {other!r} sum above 1 for {', '.join(over)}",
-                        )
+        entry = registries.claims[cid]
+        for i, other in enumerate(entry.item.contradicts):
+            if other not in registries.claims:
+                message = _unknown("claim", other, registries.claims, itself=cid)
+                checker.add(entry.problem(("contradicts", i), message))
+                continue
+            if other not in thetas:
+                continue
+            over = [
+                h.id
+                for h, a, b in zip(hypotheses, thetas[cid][0], thetas[other][0], strict=True)
+                if a + b > 1.0 + 1e-12
+            ]
+            if over:
+                checker.add(
+                    entry.problem(
+                        ("contradicts", i),
+                        f"judgments of {cid!r} and {other!r} sum above 1 for {', '.join(over)}",
                     )
-        claim_records.append(
+                )
+
+
+def _warn_claims_after_window(checker: _Checker, registries: _Registries) -> None:
+    """Warn of a claim dated after the model's window: the assessment becomes current to it."""
+    window = registries.model.window
+    if window is None:
+        return
+    for cid in sorted(registries.claims):
+        entry = registries.claims[cid]
+        claim: Claim = entry.item
+        # An outcome resolves a question after the fact; being late is what it is for.
+        if claim.kind == "outcome" or claim.date is None or claim.date <= window.end:
+            continue
+        checker.warnings.append(
+            entry.problem(
+                "date",
+                f"claim dated {claim.date}, after the model's window (ends {window.end}); "
+                "it moves the as-of date",
+            )
+        )
+
+
+def _claim_records(
+    registries: _Registries,
+    resolved: _Resolved,
+    attestations: dict[str, list[AttestationRecord]],
+) -> list[ClaimRecord]:
+    """A record for every claim whose judgments resolved, in id order."""
+    records: list[ClaimRecord] = []
+    for cid in sorted(registries.claims):
+        if cid not in resolved.thetas:
+            continue
+        entry = registries.claims[cid]
+        claim: Claim = entry.item
+        theta, low, high = resolved.thetas[cid]
+        records.append(
             ClaimRecord(
                 id=cid,
                 kind=claim.kind,
@@ -606,33 +937,100 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec |
                 theta_low=low,
                 theta_high=high,
                 is_opinion=_is_opinion(claim.kind, theta),
-                directly_asserts=claim.kind == "act" and zero_one,
+                directly_asserts=claim.kind == "act" and _is_zero_one(theta),
                 contradicts=tuple(claim.contradicts),
                 question=claim.question,
                 resolution=claim.resolution,
                 where=entry.where,
-                attestations=records,
+                attestations=tuple(attestations.get(cid, ())),
             )
         )
+    return records
 
-    _check_opinions(checker, claim_records, source_records, claim_entries, sources)
-    _warn_near_duplicates(checker, attestations)
 
-    if checker.problems:
-        return None
-    return Spec(
-        name=model.name,
-        title=model.title,
-        explanandum=model.explanandum,
-        model_path=model_file.loaded.display,
-        hypotheses=tuple(model.hypotheses),
-        documents=document_records,
-        sources=source_records,
-        claims=tuple(claim_records),
-        evidence_files=tuple(f.loaded.display for f in files[1:]),
-        warnings=tuple(sorted(checker.warnings)),
-        sha256=spec_hash(model, claim_records, source_records, document_records),
-    )
+# --- opinions and near-duplicates ---------------------------------------------------------
+
+
+def opinion_likelihood_ratio(claim: ClaimRecord, sources: dict[str, SourceRecord]) -> float:
+    """max_h / min_h of P(attestations | h) for an opinion, at fixed judgment reliabilities."""
+    counted = claim.counted_attestations
+    if not counted:
+        return 1.0
+    r = np.array([sources[a.source_id].judgment_reliability for a in counted])
+    rate = np.array([a.say_anyway for a in counted])
+    log_lik = one_claim_log_likelihood(np.asarray(claim.theta), r, rate)
+    return float(np.exp(log_lik.max() - log_lik.min()))
+
+
+def _check_opinions(
+    checker: _Checker,
+    registries: _Registries,
+    claims: list[ClaimRecord],
+    sources: dict[str, SourceRecord],
+) -> None:
+    """An opinion is weak evidence: cap its likelihood ratio, and all of one source's together."""
+    per_source: dict[str, np.ndarray] = {}
+    for claim in claims:
+        if not claim.is_opinion:
+            continue
+        ratio = opinion_likelihood_ratio(claim, sources)
+        if ratio > OPINION_LR_CAP:
+            checker.add(
+                registries.claims[claim.id].problem(
+                    "judgments",
+                    f"opinion's likelihood ratio {ratio:.2f} exceeds the cap {OPINION_LR_CAP} "
+                    "(lower the sources' judgment reliability or raise say_anyway)",
+                )
+            )
+        for att in claim.counted_attestations:
+            source = sources[att.source_id]
+            term = one_claim_log_likelihood(
+                np.asarray(claim.theta), source.judgment_reliability, att.say_anyway
+            )
+            per_source[att.source_id] = per_source.get(att.source_id, 0.0) + term
+    for source_id, total in sorted(per_source.items()):
+        ratio = float(np.exp(total.max() - total.min()))
+        if ratio > SOURCE_OPINION_LR_CAP:
+            checker.add(
+                registries.sources[source_id].problem(
+                    "judgment_reliability",
+                    f"opinions of {source_id!r} together have likelihood ratio {ratio:.2f}, "
+                    f"over the per-source cap {SOURCE_OPINION_LR_CAP}",
+                )
+            )
+
+
+def _warn_near_duplicates(checker: _Checker, attestations: dict[str, _Entry]) -> None:
+    """Warn of quotes in different documents so alike that one may copy the other."""
+    items = dict(sorted(attestations.items()))
+    grams = {aid: shingles(entry.item.quote, SHINGLE_WORDS) for aid, entry in items.items()}
+    # Only pairs sharing a shingle can be similar: index quotes by shingle instead of
+    # comparing all pairs.
+    by_gram: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for aid, quote_grams in grams.items():
+        for gram in quote_grams:
+            by_gram[gram].append(aid)
+    candidates = {
+        (a, b) for ids in by_gram.values() for i, a in enumerate(ids) for b in ids[i + 1 :]
+    }
+    for aid, bid in sorted(candidates):
+        entry, other = items[aid], items[bid]
+        if entry.item.document == other.item.document:
+            continue
+        if entry.item.restates == bid or other.item.restates == aid:
+            continue
+        similarity = jaccard(grams[aid], grams[bid])
+        if similarity >= NEAR_DUPLICATE_SIMILARITY:
+            checker.warnings.append(
+                other.problem(
+                    "quote",
+                    f"near-duplicate of {aid!r} in {entry.item.document!r} "
+                    f"(shingle similarity {similarity:.2f}): is one a copy of the other?",
+                )
+            )
+
+
+# --- the spec's fingerprint ---------------------------------------------------------------
 
 
 def spec_hash(
@@ -667,95 +1065,3 @@ def spec_hash(
         },
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def _check_outcome(checker: _Checker, entry: _Entry, questions: dict[str, _Entry]) -> None:
-    claim: Claim = entry.item
-    if claim.attestations:
-        checker.add(entry.problem("attestations", "an outcome claim has no attestations"))
-    if claim.judgments:
-        checker.add(entry.problem("judgments", "an outcome takes its judgments from its question"))
-    if claim.question is None:
-        checker.add(entry.problem("question", "an outcome claim names the question it resolves"))
-    elif claim.question not in questions:
-        checker.add(entry.problem("question", f"unknown question {claim.question!r}"))
-    if claim.resolution is None:
-        checker.add(entry.problem("resolution", "an outcome claim needs 'resolution: yes' or 'no'"))
-
-
-def opinion_likelihood_ratio(claim: ClaimRecord, sources: dict[str, SourceRecord]) -> float:
-    """max_h / min_h of P(attestations | h) for an opinion, at fixed judgment reliabilities."""
-    counted = claim.counted_attestations
-    if not counted:
-        return 1.0
-    r = np.array([sources[a.source_id].judgment_reliability for a in counted])
-    rate = np.array([a.say_anyway for a in counted])
-    log_lik = one_claim_log_likelihood(np.asarray(claim.theta), r, rate)
-    return float(np.exp(log_lik.max() - log_lik.min()))
-
-
-def _check_opinions(
-    checker: _Checker,
-    claims: list[ClaimRecord],
-    sources: dict[str, SourceRecord],
-    claim_entries: dict[str, _Entry],
-    source_entries: dict[str, _Entry],
-) -> None:
-    per_source: dict[str, np.ndarray] = {}
-    for claim in claims:
-        if not claim.is_opinion:
-            continue
-        ratio = opinion_likelihood_ratio(claim, sources)
-        if ratio > OPINION_LR_CAP:
-            checker.add(
-                claim_entries[claim.id].problem(
-                    "judgments",
-                    f"opinion's likelihood ratio {ratio:.2f} exceeds the cap {OPINION_LR_CAP} "
-                    "(lower the sources' judgment reliability or raise say_anyway)",
-                )
-            )
-        for att in claim.counted_attestations:
-            source = sources[att.source_id]
-            term = one_claim_log_likelihood(
-                np.asarray(claim.theta), source.judgment_reliability, att.say_anyway
-            )
-            per_source[att.source_id] = per_source.get(att.source_id, 0.0) + term
-    for source_id, total in sorted(per_source.items()):
-        ratio = float(np.exp(total.max() - total.min()))
-        if ratio > SOURCE_OPINION_LR_CAP:
-            checker.add(
-                source_entries[source_id].problem(
-                    "judgment_reliability",
-                    f"opinions of {source_id!r} together have likelihood ratio {ratio:.2f}, "
-                    f"over the per-source cap {SOURCE_OPINION_LR_CAP}",
-                )
-            )
-
-
-def _warn_near_duplicates(checker: _Checker, attestations: dict[str, _Entry]) -> None:
-    items = dict(sorted(attestations.items()))
-    grams = {aid: shingles(entry.item.quote, SHINGLE_WORDS) for aid, entry in items.items()}
-    # Only pairs sharing a shingle can be similar: index quotes by shingle instead of
-    # comparing all pairs.
-    by_gram: dict[tuple[str, ...], list[str]] = defaultdict(list)
-    for aid, quote_grams in grams.items():
-        for gram in quote_grams:
-            by_gram[gram].append(aid)
-    candidates = {
-        (a, b) for ids in by_gram.values() for i, a in enumerate(ids) for b in ids[i + 1 :]
-    }
-    for aid, bid in sorted(candidates):
-        entry, other = items[aid], items[bid]
-        if entry.item.document == other.item.document:
-            continue
-        if entry.item.restates == bid or other.item.restates == aid:
-            continue
-        similarity = jaccard(grams[aid], grams[bid])
-        if similarity >= NEAR_DUPLICATE_SIMILARITY:
-            checker.warnings.append(
-                other.problem(
-                    "quote",
-                    f"near-duplicate of {aid!r} in {entry.item.document!r} "
-                    f"(shingle similarity {similarity:.2f}): is one a copy of the other?",
-                )
-            )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -85,6 +86,21 @@ def parse_judgment(value: Any) -> Judgment:
     )
 
 
+def _parse_date(value: Any) -> dt.date:
+    """An ISO date, YYYY-MM-DD: YAML reads one unquoted as a date, quoted as text."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    text = str(value) if isinstance(value, dt.datetime) else value
+    if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(f"date {text!r} is not an ISO date (YYYY-MM-DD)")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"date {text!r} is not a calendar date ({exc})") from None
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_parse_date)]
+
 JudgmentValue = Annotated[
     Judgment, BeforeValidator(parse_judgment), PlainSerializer(lambda j: j.raw)
 ]
@@ -156,7 +172,7 @@ class Document(Schema):
     title: Text
     author: Text
     outlet: Text | None = None
-    date: dt.date | None = None
+    date: IsoDate | None = None
     url: Text | None = None
     derived_from: Id | None = None
     note: Text | None = None
@@ -184,8 +200,8 @@ class Source(Schema):
 class Window(Schema):
     """The period the explanandum covers."""
 
-    start: dt.date
-    end: dt.date
+    start: IsoDate
+    end: IsoDate
 
 
 class Question(Schema):
@@ -193,7 +209,7 @@ class Question(Schema):
 
     id: Id
     text: Text
-    resolve_by: dt.date
+    resolve_by: IsoDate
     judgments: dict[str, JudgmentValue]
 
 
@@ -231,19 +247,29 @@ class StandaloneAttestation(Attestation):
 ClaimKind = Literal["act", "statement", "opinion", "outcome"]
 
 
+def _yes_or_no(value: Any) -> Any:
+    """YAML 1.1 reads an unquoted ``yes`` or ``no`` as a boolean: take it back as the word."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
+
+
+Resolution = Annotated[Literal["yes", "no"], BeforeValidator(_yes_or_no)]
+
+
 class Claim(Schema):
     """What is asserted, with P(claim true | h) for every hypothesis and its attestations."""
 
     id: Id
     kind: ClaimKind
     text: Text
-    date: dt.date | None = None
+    date: IsoDate | None = None
     judgments: dict[str, JudgmentValue] = {}
     rationale: Text | None = None
     contradicts: list[Id] = []
     attestations: list[Attestation] = []
     question: Id | None = None
-    resolution: Literal["yes", "no"] | None = None
+    resolution: Resolution | None = None
 
 
 class EvidenceFile(Schema):
@@ -251,7 +277,7 @@ class EvidenceFile(Schema):
 
     model: Id
     judged_by: Text
-    judged_on: dt.date
+    judged_on: IsoDate
     documents: list[Document] = []
     sources: list[Source] = []
     claims: list[Claim] = []
