@@ -471,7 +471,7 @@ def test_claim_dated_after_the_window_warns(mini_project, cli):
         "  warning: evidence/mini.yaml:8: claims[0].date: claim dated 2025-03-03, after the "
         "model's window (ends 2025-03-02); it moves the as-of date\n"
     ) in result.stdout
-    assert result.stdout.endswith("in 2 documents; 1 warning).\n")
+    assert result.stdout.endswith("in 2 documents, 1 warning).\n")
 
 
 def test_claim_dated_on_the_window_end_does_not_warn(mini_project, cli):
