@@ -286,3 +286,30 @@ def test_history_without_ledger(mini_project, cli):
     result = cli("history")
     assert result.exit_code == 0 and result.stdout == "No updates recorded.\n"
     assert not (mini_project / "ledger.sqlite").exists()
+
+
+def test_stored_copy_is_named_by_judged_on_and_numbered_on_collision(mini_project, updates, cli):
+    assert cli("update", "--evidence", "incoming/gale.yaml", *SMALL).exit_code == 0
+    # Another file of the same name and date, from another folder.
+    later = updates / "later"
+    later.mkdir()
+    (later / "gale.yaml").write_text(
+        (updates / "union.yaml")
+        .read_text()
+        .replace("judged_on: 2025-03-06", "judged_on: 2025-03-05")
+    )
+    assert cli("update", "--evidence", "incoming/later/gale.yaml", *SMALL).exit_code == 0
+
+    first = mini_project / "evidence" / "2025-03-05-gale.yaml"
+    second = mini_project / "evidence" / "2025-03-05-gale-2.yaml"
+    assert {p.name for p in (mini_project / "evidence").iterdir()} == {
+        "mini.yaml",
+        first.name,
+        second.name,
+    }
+    assert "id: gale-logged" in first.read_text()
+    assert "id: union-confirms-stoppage" in second.read_text()
+    assert [r.stored_files[-1]["path"] for r in ledger_updates(mini_project)] == [
+        "evidence/2025-03-05-gale.yaml",
+        "evidence/2025-03-05-gale-2.yaml",
+    ]

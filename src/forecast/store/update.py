@@ -140,7 +140,7 @@ def plan_update(
     )
     stored = (header + dump_yaml(data)).encode("utf-8")
     stored_path = _unique(
-        layout.evidence / f"{today.isoformat()}-{evidence_path.stem}.yaml", b"", taken
+        layout.evidence / f"{parsed.judged_on.isoformat()}-{evidence_path.stem}.yaml", b"", taken
     )
     assert stored_path is not None
     new_files.append(NewFile(stored_path, stored))
