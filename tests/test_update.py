@@ -286,3 +286,167 @@ def test_history_without_ledger(mini_project, cli):
     result = cli("history")
     assert result.exit_code == 0 and result.stdout == "No updates recorded.\n"
     assert not (mini_project / "ledger.sqlite").exists()
+
+
+ANNOTATED = """\
+# Harbour evidence, gathered on the morning of 5 March.
+# Both texts were read in full.
+model: mini
+judged_by: Test analyst
+judged_on: 2025-03-05
+documents:
+  - id: harbour-log
+    path: harbour-log.txt   # the master's own copy
+    title: "Harbour master's log"
+    author: Harbour master
+    date: 2025-03-03
+  - id: union-statement
+    title: Dockers' union statement
+    text: |
+      The union confirms that its members stopped work on the morning of 3 March.
+      It gave no reason.
+
+    author: Dockers' union
+    date: 2025-03-04
+sources:
+  - {id: harbour-master, name: Harbour master, grade: B, grade_rationale: Keeps the official log.}
+  - id: union
+    name: Dockers' union
+    grade: C
+    grade_rationale: Party to the dispute, but speaks for its members.
+claims:
+  - id: gale-logged
+    # Logged at dawn; the log has no later entry on the weather.
+    kind: act
+    text: 'A gale held all departures at dawn.'
+    judgments: {storm: very likely, otherwise: unlikely}
+    attestations:
+      - id: a-gale-master
+        source: harbour-master
+        document: harbour-log
+        quote: Wind force 9 at dawn; all departures held for two hours.
+  - id: union-confirms-stoppage
+    kind: statement
+    text: The union confirmed a work stoppage on 3 March.
+    judgments:
+      strike: almost certain
+      otherwise: unlikely
+    attestations:
+      - id: a-union-stoppage
+        source: union
+        document: union-statement
+        quote: its members stopped work on the morning of 3 March
+# Nothing else in the log bears on the departures.
+"""
+
+
+def test_stored_copy_keeps_the_file_as_written(mini_project, updates, cli):
+    (updates / "annotated.yaml").write_text(ANNOTATED)
+    result = cli("update", "--evidence", "incoming/annotated.yaml", *SMALL)
+    assert result.exit_code == 0, result.stderr
+
+    stored = (mini_project / "evidence" / "2025-03-05-annotated.yaml").read_text()
+    header, body = stored.split("\n", 1)
+    sha = __import__("hashlib").sha256(ANNOTATED.encode()).hexdigest()
+    assert header.startswith("# Stored by forecast update on ")
+    assert header.endswith(f" from annotated.yaml (sha256 {sha}).")
+    assert body == ANNOTATED.replace(
+        "    path: harbour-log.txt   # the master's own copy\n",
+        "    path: seeds/harbour-log.txt   # the master's own copy\n",
+    ).replace(
+        "    text: |\n"
+        "      The union confirms that its members stopped work on the morning of 3 March.\n"
+        "      It gave no reason.\n",
+        "    path: seeds/union-statement.txt\n",
+    )
+    assert len(body.splitlines()) == len(ANNOTATED.splitlines()) - 2
+    assert (mini_project / "seeds" / "union-statement.txt").read_text().rstrip("\n") == (
+        "The union confirms that its members stopped work on the morning of 3 March.\n"
+        "It gave no reason."
+    )
+    check = cli("check")
+    assert check.exit_code == 0, check.stderr
+    assert "Claims (7)" in check.stdout
+
+
+def test_stored_copy_is_named_by_judged_on_and_numbered_on_collision(mini_project, updates, cli):
+    assert cli("update", "--evidence", "incoming/gale.yaml", *SMALL).exit_code == 0
+    # Another file of the same name and date, from another folder.
+    later = updates / "later"
+    later.mkdir()
+    (later / "gale.yaml").write_text(
+        (updates / "union.yaml")
+        .read_text()
+        .replace("judged_on: 2025-03-06", "judged_on: 2025-03-05")
+    )
+    assert cli("update", "--evidence", "incoming/later/gale.yaml", *SMALL).exit_code == 0
+
+    first = mini_project / "evidence" / "2025-03-05-gale.yaml"
+    second = mini_project / "evidence" / "2025-03-05-gale-2.yaml"
+    assert {p.name for p in (mini_project / "evidence").iterdir()} == {
+        "mini.yaml",
+        first.name,
+        second.name,
+    }
+    assert "id: gale-logged" in first.read_text()
+    assert "id: union-confirms-stoppage" in second.read_text()
+    assert [r.stored_files[-1]["path"] for r in ledger_updates(mini_project)] == [
+        "evidence/2025-03-05-gale.yaml",
+        "evidence/2025-03-05-gale-2.yaml",
+    ]
+
+
+def test_stored_copy_written_through_an_alias_is_dumped_from_the_data(mini_project, updates):
+    """A document entry that is an alias cannot be edited in place; the data is stored instead."""
+    from forecast.spec.loading import parse_yaml
+    from forecast.store.update import plan_update
+
+    edit(
+        updates / "union.yaml",
+        "    text: |\n      The union confirms that its members stopped work on the morning of 3 March.\n",
+        "    note: &statement The union confirms that its members stopped work on the morning of 3 March.\n"
+        "    text: *statement\n",
+    )
+    plan = plan_update(
+        Layout(mini_project), mini_project / "models/mini.yaml", updates / "union.yaml"
+    )
+    [seed, stored] = plan.new_files
+    assert seed.path == mini_project / "seeds" / "union-statement.txt"
+    assert b"*statement" not in stored.content
+    data = parse_yaml(stored.content.decode(), "stored").data
+    assert data["documents"][0]["path"] == "seeds/union-statement.txt"
+    assert "text" not in data["documents"][0]
+    assert data["documents"][0]["note"].startswith("The union confirms")
+
+
+def test_stored_copy_edits_flow_style_and_crlf_files_in_place(mini_project, updates):
+    import datetime as dt
+    import hashlib
+
+    from forecast.store.update import plan_update
+
+    text = (updates / "gale.yaml").read_text()
+    block = text[text.index("  - id: harbour-log\n") : text.index("sources:\n")]
+    text = text.replace(
+        block,
+        "  - {id: harbour-log, title: Harbour master's log, path: harbour-log.txt,  # log\n"
+        "     author: Harbour master, date: 2025-03-03}\n",
+    )
+    written = ("\ufeff" + text).replace("\n", "\r\n").encode()
+    (updates / "gale.yaml").write_bytes(written)
+
+    plan = plan_update(
+        Layout(mini_project),
+        mini_project / "models/mini.yaml",
+        updates / "gale.yaml",
+        today=dt.date(2025, 3, 7),
+    )
+    stored = plan.new_files[-1]
+    assert stored.path == mini_project / "evidence" / "2025-03-05-gale.yaml"
+    assert stored.content.decode() == (
+        f"# Stored by forecast update on 2025-03-07 from gale.yaml "
+        f"(sha256 {hashlib.sha256(written).hexdigest()}).\n"
+        + text.replace("path: harbour-log.txt,", "path: seeds/harbour-log.txt,").replace(
+            "\n", "\r\n"
+        )
+    )

@@ -6,7 +6,8 @@ never executed. Duplicate keys, which ``yaml.safe_load`` would silently collapse
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,17 @@ _MAX_NODES = 200_000
 
 @dataclass(frozen=True)
 class LoadedYaml:
-    """A parsed YAML file: its data and the 1-based line of every key or item in it."""
+    """A parsed YAML file: its data and the 1-based line of every key or item in it.
+
+    ``text`` is the text parsed (without a byte-order mark); ``spans`` gives, for every mapping
+    entry, the character offsets in ``text`` where its key starts and its value ends.
+    """
 
     display: str
     data: Any
     lines: dict[Loc, int] = field(repr=False)
+    spans: dict[Loc, tuple[int, int]] = field(default_factory=dict, repr=False)
+    text: str = field(default="", repr=False)
 
     def line(self, loc: Sequence[str | int]) -> int:
         """Line of the innermost node on ``loc`` that the file has (1 if none)."""
@@ -86,6 +93,9 @@ def load_yaml(path: Path, display: str | None = None) -> LoadedYaml:
 
 def parse_yaml(text: str, display: str) -> LoadedYaml:
     """Parse YAML text with line numbers; raise ``SpecError`` on any syntax problem."""
+    # YAML ignores a byte-order mark and libyaml's offsets skip it: drop it so ``spans`` index
+    # ``text`` with either loader.
+    text = text.removeprefix("\ufeff")
     loader = _Loader(text)
     try:
         try:
@@ -101,7 +111,7 @@ def parse_yaml(text: str, display: str) -> LoadedYaml:
         data = walker.walk(node, ())
         if walker.problems:
             raise SpecError(walker.problems)
-        return LoadedYaml(display, data, walker.lines)
+        return LoadedYaml(display, data, walker.lines, walker.spans, text)
     finally:
         loader.dispose()
 
@@ -113,6 +123,7 @@ class _Walker:
         self.loader = loader
         self.display = display
         self.lines: dict[Loc, int] = {}
+        self.spans: dict[Loc, tuple[int, int]] = {}
         self.problems: list[Problem] = []
         self.count = 0
 
@@ -159,6 +170,7 @@ class _Walker:
                 self._problem(key_node, (*loc, key), "duplicate key")
                 continue
             self.lines[(*loc, key)] = key_node.start_mark.line + 1
+            self.spans[(*loc, key)] = (key_node.start_mark.index, value_node.end_mark.index)
             out[key] = self.walk(value_node, (*loc, key))
         return out
 
@@ -166,3 +178,23 @@ class _Walker:
 def dump_yaml(data: Any) -> str:
     """Dump plain data as YAML that :func:`parse_yaml` reads back to equal data."""
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def replace_entries(loaded: LoadedYaml, entries: Mapping[Loc, tuple[str, Any]]) -> str:
+    """The file's text with the mapping entry at each location rewritten as ``key: value``.
+
+    Everything else is kept as written: comments, key order, quoting, blank lines. An entry runs
+    from its key to the end of its value, so a multi-line block scalar is replaced whole; the
+    line breaks that end it are kept.
+    """
+    text = loaded.text
+    pieces, done = [], 0
+    for loc in sorted(entries, key=lambda loc: loaded.spans[loc]):
+        start, end = loaded.spans[loc]
+        written = text[start:end].rstrip()
+        key, value = entries[loc]
+        entry = yaml.safe_dump({key: value}, allow_unicode=True, width=math.inf).rstrip("\n")
+        pieces += [text[done:start], entry, text[start + len(written) : end].lstrip(" \t")]
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)

@@ -41,7 +41,7 @@ from forecast.errors import (
     SpecError,
 )
 from forecast.spec.layout import SEEDS_DIR, Layout, display_path
-from forecast.spec.loading import dump_yaml, load_yaml
+from forecast.spec.loading import LoadedYaml, Loc, dump_yaml, load_yaml, parse_yaml, replace_entries
 from forecast.spec.rules import EvidenceInput, load_spec, parse_file
 from forecast.spec.schema import EvidenceFile, Spec
 from forecast.store.ledger import Ledger, sha256_file
@@ -85,6 +85,20 @@ def _unique(path: Path, content: bytes, taken: set[Path]) -> Path | None:
     return candidate
 
 
+def _stored_text(loaded: LoadedYaml, rewrites: dict[Loc, tuple[str, Any]], data: Any) -> str:
+    """The update file as written, with its document entries rewritten to the copies in seeds/.
+
+    Comments, key order and quoting are the analyst's and stay. Should the edited text not read
+    back as ``data`` (a document entry written through a YAML alias, say), the data is dumped
+    instead: the stored copy must hold exactly the evidence that was fitted.
+    """
+    text = replace_entries(loaded, rewrites)
+    with contextlib.suppress(SpecError):
+        if parse_yaml(text, loaded.display).data == data:
+            return text
+    return dump_yaml(data)
+
+
 def plan_update(
     layout: Layout, model_path: Path, evidence_path: Path, today: dt.date | None = None
 ) -> UpdatePlan:
@@ -111,7 +125,10 @@ def plan_update(
     taken: set[Path] = set()
     new_files: list[NewFile] = []
     documents = []
-    for raw, document in zip(data.get("documents", []), parsed.documents, strict=True):
+    rewrites: dict[Loc, tuple[str, Any]] = {}
+    for index, (raw, document) in enumerate(
+        zip(data.get("documents", []), parsed.documents, strict=True)
+    ):
         raw = dict(raw)
         if document.text is not None:
             content = document.text.encode("utf-8")
@@ -126,8 +143,11 @@ def plan_update(
             taken.add(unique)
             new_files.append(NewFile(unique, content))
             target = unique
+        seed_path = f"{SEEDS_DIR}/{target.name}"
+        written_as = "text" if document.text is not None else "path"
+        rewrites[("documents", index, written_as)] = ("path", seed_path)
         raw.pop("text", None)
-        raw["path"] = f"{SEEDS_DIR}/{target.name}"
+        raw["path"] = seed_path
         documents.append(raw)
     if documents:
         data["documents"] = documents
@@ -138,9 +158,9 @@ def plan_update(
         f"# Stored by forecast update on {today.isoformat()} from {evidence_path.name} "
         f"(sha256 {sha}).\n"
     )
-    stored = (header + dump_yaml(data)).encode("utf-8")
+    stored = (header + _stored_text(loaded, rewrites, data)).encode("utf-8")
     stored_path = _unique(
-        layout.evidence / f"{today.isoformat()}-{evidence_path.stem}.yaml", b"", taken
+        layout.evidence / f"{parsed.judged_on.isoformat()}-{evidence_path.stem}.yaml", b"", taken
     )
     assert stored_path is not None
     new_files.append(NewFile(stored_path, stored))
