@@ -1041,7 +1041,7 @@ def spec_hash(
 ) -> str:
     """sha256 of everything the posterior depends on, independent of file layout and comments.
 
-    A stored copy of an evidence file (paths rewritten, comments dropped) hashes the same as
+    A stored copy of an evidence file (its document paths rewritten) hashes the same as
     the original, so results can be matched to the spec they were computed from.
     """
     content = {
