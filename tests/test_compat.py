@@ -85,6 +85,7 @@ def _process_state() -> dict:
     }
 
 
+@pytest.mark.slow
 def test_fit_and_plots_leave_process_wide_state_unchanged(mini_project, tmp_path):
     import matplotlib
 

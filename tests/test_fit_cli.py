@@ -16,6 +16,7 @@ from forecast.spec.rules import load_spec
 SMALL = ["--draws", "300", "--tune", "300", "--chains", "2", "--no-plots"]
 
 
+@pytest.mark.slow
 def test_fit_writes_results_that_arviz_reads(mini_project, cli):
     result = cli("fit", *SMALL)
     assert result.exit_code == 0, result.stderr
@@ -63,6 +64,7 @@ def test_fit_writes_results_that_arviz_reads(mini_project, cli):
     assert "Exact cross-check" in result.stdout and "94% HDI" in result.stdout
 
 
+@pytest.mark.slow
 def test_fit_writes_briefing_plots(mini_project, cli):
     result = cli("fit", "--draws", "100", "--tune", "100", "--chains", "2")
     assert result.exit_code == 0, result.stderr
@@ -71,6 +73,7 @@ def test_fit_writes_briefing_plots(mini_project, cli):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_failed_fit_leaves_previous_results_untouched(mini_project, cli, monkeypatch):
     assert cli("fit", *SMALL).exit_code == 0
     before = tree_hash(mini_project / "results")
@@ -90,6 +93,7 @@ def test_failed_fit_leaves_previous_results_untouched(mini_project, cli, monkeyp
     monkeypatch.setattr(forecast.store.results, "_write_run", real_write)
 
 
+@pytest.mark.slow
 def test_strict_fit_with_poor_diagnostics_exits_3_and_writes_nothing(mini_project, cli):
     result = cli("fit", "--draws", "8", "--tune", "2", "--chains", "2", "--strict", "--no-plots")
     assert result.exit_code == 3
@@ -98,6 +102,7 @@ def test_strict_fit_with_poor_diagnostics_exits_3_and_writes_nothing(mini_projec
     assert not (mini_project / "results").exists()
 
 
+@pytest.mark.slow
 def test_fit_with_poor_diagnostics_warns_visibly(mini_project, cli):
     result = cli("fit", "--draws", "8", "--tune", "2", "--chains", "2", "--no-plots")
     assert result.exit_code == 0
@@ -133,6 +138,7 @@ def test_exact_method_reports_without_sampling(mini_project, cli):
     assert "Method: exact engine only (closed form + quadrature); no draws." in result.stdout
 
 
+@pytest.mark.slow
 def test_log_density_groups_match_pymc(mini_project):
     pm = import_pymc()
     from forecast.model.build import build_model
@@ -164,6 +170,7 @@ def test_log_density_groups_match_pymc(mini_project):
     np.testing.assert_allclose(idata.posterior["p_H"].values, p, rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_psens_runs_on_saved_posterior(mini_project, cli):
     assert cli("fit", *SMALL).exit_code == 0
     az = import_arviz()
@@ -172,6 +179,7 @@ def test_psens_runs_on_saved_posterior(mini_project, cli):
     assert np.all(np.isfinite(sensitivity["p_H"].values))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_same_seed_gives_identical_draws(mini_project, seed):
     spec = load_spec(mini_project / "models/mini.yaml")

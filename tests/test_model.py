@@ -34,6 +34,7 @@ def test_cab_problem_exact_gives_textbook_answer():
     assert result.posterior[0] == pytest.approx(0.414, abs=5e-4)
 
 
+@pytest.mark.slow
 def test_cab_problem_nuts_gives_textbook_answer():
     spec = load_spec(FIXTURES / "cab" / "models" / "cab.yaml")
     result = fit(spec, FitOptions(draws=2000, tune=500, chains=2, cores=1, seed=3))
@@ -100,6 +101,7 @@ def test_repeated_witness_changes_nothing(mini_project):
     )
 
 
+@pytest.mark.slow
 def test_repeated_witness_gives_identical_draws(mini_project):
     first = fit(load_spec(mini_project / "models/mini.yaml"), QUICK)
     repeat_witness(mini_project)
@@ -161,6 +163,7 @@ def test_copy_attributed_to_an_independent_source_does_move_the_posterior(seed_p
     assert np.max(np.abs(moved.posterior - base.posterior)) > 0.01
 
 
+@pytest.mark.slow
 def test_evidence_order_changes_nothing(mini_project):
     import yaml
 
@@ -196,6 +199,7 @@ def test_source_of_reliability_zero_equals_source_absent(mini_project):
     np.testing.assert_allclose(with_zero.posterior, absent.posterior, atol=1e-12, rtol=0)
 
 
+@pytest.mark.slow
 def test_source_of_reliability_zero_equals_source_absent_with_nuts(mini_project):
     edit(
         mini_project / "models/mini.yaml",
@@ -212,6 +216,7 @@ def test_source_of_reliability_zero_equals_source_absent_with_nuts(mini_project)
     )
 
 
+@pytest.mark.slow
 def test_uniform_claims_leave_the_prior_with_nuts(mini_project):
     make_judgments_uniform(mini_project)
     result = fit(load_spec(mini_project / "models/mini.yaml"), QUICK)
@@ -224,6 +229,7 @@ def test_uniform_claims_leave_the_prior_with_nuts(mini_project):
 # --- NUTS against exact on the seed model ------------------------------------------------
 
 
+@pytest.mark.slow
 def test_seed_model_nuts_agrees_with_exact(seed_project):
     spec = load_spec(seed_project / "models/azerbaijan-2025.yaml")
     result = fit(spec, FitOptions(draws=500, tune=500, chains=2, cores=1, seed=5))

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -93,6 +94,7 @@ yaml_data = st.recursive(
 )
 
 
+@pytest.mark.slow
 @given(
     st.dictionaries(st.text(alphabet, min_size=1, max_size=12), yaml_data, min_size=1, max_size=5)
 )
@@ -136,6 +138,7 @@ evidence = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(evidence)
 def test_evidence_file_load_dump_load_round_trip(data):
@@ -184,6 +187,7 @@ def small_models(draw):
     )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=5, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -209,6 +213,7 @@ def test_random_small_models_nuts_agrees_with_exact(arrays):
     assert agreement.within, (agreement.difference, agreement.tolerance)
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None, derandomize=True)
 @given(small_models())
 def test_random_small_models_importance_sampling_agrees_with_quadrature(arrays):

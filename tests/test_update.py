@@ -31,6 +31,7 @@ def ledger_updates(root):
         return ledger.updates()
 
 
+@pytest.mark.slow
 def test_update_adds_evidence_copies_text_and_records_it(mini_project, updates, cli):
     assert cli("fit", *SMALL).exit_code == 0
     result = cli("update", "--evidence", "incoming/gale.yaml", *SMALL)
@@ -70,6 +71,7 @@ def test_update_adds_evidence_copies_text_and_records_it(mini_project, updates, 
     assert check.exit_code == 0 and "Claims (6)" in check.stdout
 
 
+@pytest.mark.slow
 def test_update_reuses_published_posterior_as_before(mini_project, updates, cli):
     assert cli("fit", *SMALL).exit_code == 0
     published = json.loads((mini_project / "results/mini/summary.json").read_text())
@@ -80,6 +82,7 @@ def test_update_reuses_published_posterior_as_before(mini_project, updates, cli)
     }
 
 
+@pytest.mark.slow
 def test_dry_run_changes_nothing(mini_project, updates, cli):
     before = tree_hash(mini_project)
     result = cli("update", "--evidence", "incoming/gale.yaml", "--dry-run", *SMALL)
@@ -136,6 +139,7 @@ def test_same_quote_by_same_source_is_rejected_naming_the_original(mini_project,
     )
 
 
+@pytest.mark.slow
 def test_crash_after_evidence_written_before_ledger_commit_leaves_state_as_before(
     mini_project, updates, cli, monkeypatch
 ):
@@ -157,6 +161,7 @@ def test_crash_after_evidence_written_before_ledger_commit_leaves_state_as_befor
     assert not (mini_project / "ledger.sqlite").exists()
 
 
+@pytest.mark.slow
 def test_crash_after_ledger_commit_before_publish_is_repaired(
     mini_project, updates, cli, monkeypatch
 ):
@@ -186,6 +191,7 @@ def test_crash_after_ledger_commit_before_publish_is_repaired(
     assert fresh["spec_sha256"] == record.spec_after
 
 
+@pytest.mark.slow
 def test_killed_update_is_rolled_back_from_the_journal(mini_project, updates, cli):
     """A process killed between writing files and committing leaves a journal row."""
     before = tree_hash(mini_project)
@@ -224,6 +230,7 @@ def test_second_update_waits_for_the_lock_or_stops_clearly(mini_project, updates
     assert not list((mini_project / "evidence").glob("*-gale.yaml"))
 
 
+@pytest.mark.slow
 def test_two_concurrent_updates_serialize(mini_project, updates):
     env = dict(os.environ)
     command = [sys.executable, "-m", "forecast", "update", *SMALL, "--evidence"]
@@ -253,6 +260,7 @@ def test_two_concurrent_updates_serialize(mini_project, updates):
     }
 
 
+@pytest.mark.slow
 def test_history_lists_updates_in_order_with_their_figures(mini_project, updates, cli):
     assert cli("update", "--evidence", "incoming/gale.yaml", *SMALL).exit_code == 0
     assert cli("update", "--evidence", "incoming/union.yaml", *SMALL).exit_code == 0

@@ -2,8 +2,31 @@
 
     python tests/golden/regenerate.py
 
-The golden test compares a fresh fit with these files exactly (bit-identical under the
-pinned versions in constraints.txt); a difference means the draws changed.
+Each file holds a fixed-seed, small-draw fit of one model: per hypothesis the columns in
+``COLUMNS``, the posterior mean of every sampled reliability, and under ``mcse`` the Monte
+Carlo standard error of every NUTS figure. The golden test compares what is meaningful:
+
+- ``exact`` (the exact engine, no draws) to 1e-9 relative: it is deterministic;
+- every NUTS figure within ``MCSE_MULTIPLE`` of its golden MCSE (or ``MCSE_FLOOR``): a
+  change of library version that changes the draws but not the posterior still passes,
+  a change of the posterior does not.
+
+How each MCSE is computed (ArviZ, over the fit's chains and draws):
+
+- ``mean``, ``reliability_mean``: ``az.mcse(method="mean")``;
+- ``sd``: ``az.mcse(method="sd")``;
+- ``hdi_low``, ``hdi_high``: an HDI end is a draw, the k-th smallest of n, so a sample
+  quantile at tail probability (k - 1/2) / n; its error is taken as
+  ``az.mcse(method="quantile")`` at that probability (never 0 or 1, even when the end is the
+  smallest draw). This leaves out the small shift of the HDI's position between runs, which
+  the multiple and the floor cover;
+- ``uniform_prior_mean``: a self-normalized importance-weighted mean sum w p / sum w. To
+  first order its error is that of the plain mean of w (p - mean) / mean(w), whose MCSE
+  ``az.mcse(method="mean")`` gives with the draws' autocorrelation taken into account.
+
+Under the pinned versions in constraints.txt the same seed gives bit-identical draws (a slow
+test checks that in one process), so regenerating leaves the figures unchanged; review the
+diff all the same.
 """
 
 from __future__ import annotations
@@ -12,6 +35,8 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 CASES = {
@@ -19,6 +44,13 @@ CASES = {
     "azerbaijan-2025": REPO / "models" / "azerbaijan-2025.yaml",
 }
 COLUMNS = ["mean", "sd", "hdi_low", "hdi_high", "uniform_prior_mean", "exact"]
+#: Columns computed by the exact engine without draws: compared to ``EXACT_RTOL``.
+EXACT_COLUMNS = ["exact"]
+EXACT_RTOL = 1e-9
+#: NUTS figures must lie within this many golden MCSEs, or within the floor.
+MCSE_MULTIPLE = 4.0
+MCSE_FLOOR = 1e-3
+OPTIONS = {"draws": 200, "tune": 200, "chains": 2, "seed": 20250705}
 
 
 def golden_summary(model_path: Path) -> dict:
@@ -27,18 +59,62 @@ def golden_summary(model_path: Path) -> dict:
     from forecast.report.posterior import FitReport
     from forecast.spec.rules import load_spec
 
-    options = FitOptions(draws=200, tune=200, chains=2, cores=1, seed=20250705)
-    result = fit(load_spec(model_path), options)
+    result = fit(load_spec(model_path), FitOptions(**OPTIONS, cores=1))
     table = FitReport(result).table()
     reliability = result.idata.posterior["reliability"]
     return {
-        "options": {"draws": 200, "tune": 200, "chains": 2, "seed": 20250705},
+        "options": OPTIONS,
         "hypotheses": {str(h): {c: float(row[c]) for c in COLUMNS} for h, row in table.iterrows()},
         "reliability_mean": {
             str(s): float(v)
             for s, v in zip(
                 reliability.source.values, reliability.mean(("chain", "draw")).values, strict=True
             )
+        },
+        "mcse": monte_carlo_errors(result, table),
+    }
+
+
+def monte_carlo_errors(result, table) -> dict:
+    """MCSE of every NUTS figure in the summary, as described in the module docstring."""
+    from forecast.analysis.influence import uniform_prior_reweighting
+    from forecast.compat import constant_draws_quiet, import_arviz, library_settings
+
+    az = import_arviz()
+    posterior = result.idata.posterior
+    p = posterior["p_H"].values  # (chain, draw, hypothesis)
+    chains, draws = p.shape[:2]
+    up, weights = uniform_prior_reweighting(result)
+    weights = weights / weights.mean()
+    hypotheses = {}
+    with library_settings(), constant_draws_quiet():
+        mean = az.mcse(result.idata, var_names=["p_H"], method="mean")["p_H"].values
+        sd = az.mcse(result.idata, var_names=["p_H"], method="sd")["p_H"].values
+        for i, (h, row) in enumerate(table.iterrows()):
+            x = p[..., i]
+            n = x.size
+            tails = {
+                "hdi_low": (np.sum(x < row["hdi_low"]) + 0.5) / n,
+                "hdi_high": (np.sum(x <= row["hdi_high"]) - 0.5) / n,
+            }
+            linearized = weights * (up[:, i] - row["uniform_prior_mean"])
+            errors = {
+                "mean": mean[i],
+                "sd": sd[i],
+                **{
+                    end: az.mcse(x, method="quantile", prob=float(tail))
+                    for end, tail in tails.items()
+                },
+                "uniform_prior_mean": az.mcse(linearized.reshape(chains, draws)),
+            }
+            # ArviZ gives a float or a one-element array for a (chain, draw) array.
+            hypotheses[str(h)] = {k: float(np.nan_to_num(np.squeeze(v))) for k, v in errors.items()}
+        reliability = az.mcse(result.idata, var_names=["reliability"])["reliability"]
+    return {
+        "hypotheses": hypotheses,
+        "reliability_mean": {
+            str(s): float(np.nan_to_num(v))
+            for s, v in zip(reliability.source.values, reliability.values, strict=True)
         },
     }
 
