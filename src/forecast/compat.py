@@ -90,8 +90,7 @@ def _numba_kernels_off(arviz: Any) -> Iterator[None]:
 
 
 @contextmanager
-def _loggers_at(level: int, names: tuple[str, ...]) -> Iterator[None]:
-    loggers = [logging.getLogger(name) for name in names]
+def _loggers_at(level: int, loggers: list[logging.Logger]) -> Iterator[None]:
     previous = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(level)
@@ -118,7 +117,13 @@ def library_settings() -> Iterator[None]:
         warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="pymc")
         stack.enter_context(_numba_kernels_off(arviz))
-        stack.enter_context(_loggers_at(logging.ERROR, _CHATTY_LOGGERS))
+        loggers = [logging.getLogger(name) for name in _CHATTY_LOGGERS]
+        # ArviZ 0.23 logs its warnings through its own Logger instance, which logging's
+        # registry does not know, so getLogger("arviz") does not reach it.
+        own = getattr(arviz, "_log", None)
+        if isinstance(own, logging.Logger):
+            loggers.append(own)
+        stack.enter_context(_loggers_at(logging.ERROR, loggers))
         yield
 
 
