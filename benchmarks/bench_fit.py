@@ -4,7 +4,8 @@
 
 (a) import pymc, (b) `forecast fit` on the seed model with a warm compile cache,
 (c) `forecast fit --method exact`, (d) `forecast fit` on a synthetic model of 1000 claims x
-10 hypotheses x 20 sources, end to end, and (e) `forecast update` of one claim against (b).
+10 hypotheses x 20 sources, end to end, (e) `forecast update` of one claim against (b), and the
+start-up of (f) `forecast --help` and (g) `forecast check` on the seed model.
 Each job runs once to warm caches, then ``--repeat`` times; the median is reported.
 """
 
@@ -82,6 +83,8 @@ def main() -> None:
         figures["d"] = timed([*FORECAST, "fit", "--no-plots"], synthetic, args.repeat)
         summary = json.loads((synthetic / "results" / "synthetic" / "summary.json").read_text())
         rhat = summary["diagnostics"]["max_rhat"]
+        figures["f"] = timed([*FORECAST, "--help"], seed, args.repeat)
+        figures["g"] = timed([*FORECAST, "check"], seed, args.repeat)
         example = seed / "examples" / "new-evidence.yaml"
         if example.exists():
             figures["e"] = timed(
@@ -97,6 +100,10 @@ def main() -> None:
     ]
     if "e" in figures:
         rows.append(("e", "forecast update --dry-run (one new claim, seed model)", figures["e"]))
+    rows += [
+        ("f", "forecast --help", figures["f"]),
+        ("g", "forecast check (seed model)", figures["g"]),
+    ]
     lines = [
         f"Benchmark of {dt.date.today().isoformat()} on {machine()}",
         f"median of {args.repeat} runs after one warm-up; ratios against (a) in the same run",
@@ -114,6 +121,10 @@ def main() -> None:
         lines.append(
             f"- e/b = {figures['e'] / figures['b']:.2f} (one-claim update against a full fit)"
         )
+    lines.append(
+        f"- f = {figures['f']:.2f} s, g = {figures['g']:.2f} s (target < 1 s each; "
+        f"{figures['f'] / a:.2f} and {figures['g'] / a:.2f} of (a))"
+    )
     text = "\n".join(lines)
     print(text)
     if args.write:
