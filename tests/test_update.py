@@ -184,7 +184,7 @@ def test_crash_after_ledger_commit_before_publish_is_repaired(
     # The next command that writes repairs it by publishing the committed update's results.
     result = cli("update", "--evidence", "incoming/union.yaml", "--dry-run", *SMALL)
     assert result.exit_code == 0
-    from forecast.store.update import recover
+    from forecast.store.recovery import recover
 
     assert recover(Layout(mini_project)) == ["published the results of update 1"]
     fresh = json.loads((mini_project / "results/mini/summary.json").read_text())

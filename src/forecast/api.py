@@ -128,8 +128,8 @@ class Project:
         if not publish:
             return self._fit(options, strict, say)
         from forecast.store.ledger import project_lock
-        from forecast.store.results import stage_results
-        from forecast.store.update import recover
+        from forecast.store.recovery import recover
+        from forecast.store.results import publish_fit, stage_results
 
         # Holding the lock from before loading to publishing keeps an update from landing
         # between the spec that was fitted and the results that are published.
@@ -137,8 +137,7 @@ class Project:
             recovered = tuple(recover(self.layout))
             report = self._fit(options, strict, say)
             say("Writing results…")
-            staged = stage_results(report.result, self.layout, plots=plots)
-            published = staged.publish()
+            published = publish_fit(stage_results(report.result, self.layout, plots=plots))
         return report.with_outcome(published=published, recovered=recovered)
 
     def _fit(self, options: FitOptions, strict: bool, say: Progress) -> FitReport:
@@ -185,12 +184,12 @@ class Project:
         from forecast.report.update import UpdateReport
         from forecast.spec.layout import display_path
         from forecast.store.ledger import project_lock
+        from forecast.store.recovery import recover
         from forecast.store.update import (
             before_posterior,
             commit_update,
             plan_update,
             posterior_summary,
-            recover,
         )
 
         say = progress or silent

@@ -27,7 +27,14 @@ from forecast.constants import (
     FIT_METHODS,
     REPORT_FORMATS,
 )
-from forecast.errors import DiagnosticsError, ForecastError, SpecError, UsageError
+from forecast.errors import (
+    DiagnosticsError,
+    ForecastError,
+    Interrupted,
+    SpecError,
+    UnsafePathError,
+    UsageError,
+)
 
 EXIT_OK, EXIT_FAILURE, EXIT_INVALID, EXIT_DIAGNOSTICS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -142,7 +149,7 @@ def _errors_to_exit_codes() -> Iterator[None]:
         for problem in exc.problems:
             _err(str(problem))
         raise typer.Exit(EXIT_INVALID) from None
-    except UsageError as exc:
+    except (UsageError, UnsafePathError) as exc:
         _err(f"Error: {exc}")
         raise typer.Exit(EXIT_INVALID) from None
     except DiagnosticsError as exc:
@@ -153,6 +160,9 @@ def _errors_to_exit_codes() -> Iterator[None]:
     except ForecastError as exc:
         _err(f"Error: {exc}")
         raise typer.Exit(EXIT_FAILURE) from None
+    except Interrupted as exc:
+        _err(f"Interrupted: {exc.message}.")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except KeyboardInterrupt:
         _err("Interrupted: nothing was changed.")
         raise typer.Exit(EXIT_INTERRUPTED) from None

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 #: Probability mass of the highest-density intervals reported everywhere.
 HDI_PROB = 0.94
 
+#: Ids (hypotheses, sources, documents, claims, models…): lowercase letters, digits, '-', '_'.
+ID_PATTERN = r"[a-z0-9][a-z0-9_-]*"
+
 #: Output formats of every report: the text, the table as CSV, everything as JSON.
 REPORT_FORMATS: tuple[str, ...] = ("table", "csv", "json")
 

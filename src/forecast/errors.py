@@ -20,6 +20,10 @@ class Problem:
         return f"{self.path}:{self.line}: {self.field}: {self.message}"
 
 
+#: The ledger's file name, as messages show it (the layout module owns the project's layout).
+LEDGER_FILE = "ledger.sqlite"
+
+
 class ForecastError(Exception):
     """Base class of every error the library raises on purpose."""
 
@@ -61,6 +65,26 @@ class LedgerError(ForecastError):
     def __init__(self, path: Path | str, message: str):
         self.path = str(path)
         super().__init__(f"{self.path}: {message}")
+
+
+class UnsafePathError(LedgerError):
+    """A stored path names something outside the folders forecast manages; nothing was done."""
+
+    def __init__(self, where: str, path: str, why: str):
+        self.where = where
+        super().__init__(
+            LEDGER_FILE,
+            f"{where}: {path!r} {why}; refused, nothing was changed. Inspect the row with: "
+            f'sqlite3 {LEDGER_FILE} "SELECT * FROM journal; SELECT * FROM updates"',
+        )
+
+
+class Interrupted(KeyboardInterrupt):
+    """An interrupt (Ctrl-C) that was handled; ``message`` says what is true afterwards."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
 
 
 class ResultsError(ForecastError):

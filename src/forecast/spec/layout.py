@@ -12,18 +12,35 @@ A project is a folder holding ``models/``. Everything forecast reads or writes l
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from forecast.errors import UsageError
+from forecast.constants import ID_PATTERN
+from forecast.errors import LEDGER_FILE, UnsafePathError, UsageError
 
 MODELS_DIR = "models"
 EVIDENCE_DIR = "evidence"
 SEEDS_DIR = "seeds"
 RESULTS_DIR = "results"
-LEDGER_NAME = "ledger.sqlite"
+LEDGER_NAME = LEDGER_FILE
 #: Where a model's runs are staged before one is published as ``results/<name>``.
 RUNS_DIR = ".runs"
+#: The folders forecast writes, replaces or deletes in. Nothing outside them is ever touched,
+#: whatever a file of the project (the ledger included) says.
+MANAGED_DIRS: tuple[str, ...] = (EVIDENCE_DIR, SEEDS_DIR, RESULTS_DIR)
+
+#: The one naming rule for temporary files: ``.<name>.tmp-<pid>`` beside the file they become.
+TEMPORARY = re.compile(r"^\..+\.tmp-\d+$")
+#: A model's id, as ``results/<model>`` names its published run.
+MODEL_ID = re.compile(f"^{ID_PATTERN}$")
+#: Run folders in ``results/.runs/``: ``<model>@<time>-<pid>[-<n>]``.
+RUN_FOLDER = re.compile(f"^{ID_PATTERN}@\\d{{8}}T\\d{{6}}-\\d+(-\\d+)?$")
+
+
+def temporary_name(path: Path) -> Path:
+    """Where ``path`` is written before it is renamed or linked into place."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
 def display_path(path: Path | str) -> str:
@@ -83,6 +100,48 @@ class Layout:
     def contains(self, path: Path | str) -> bool:
         """Whether ``path``, with links resolved, lies inside the project folder."""
         return Path(self.root, path).resolve().is_relative_to(self.root.resolve())
+
+    def relative(self, path: Path) -> str:
+        """``path`` (inside the project) as the project-relative string the ledger stores."""
+        return Path(path).absolute().relative_to(self.root).as_posix()
+
+    def managed(self, path: str, *, where: str) -> Path:
+        """The project path a stored ``path`` names, after checking it may be acted on.
+
+        ``path`` is relative to the root (an absolute one is accepted only if it lies inside
+        the root: rows written by 0.2.0). With links resolved it must lie inside one of
+        :data:`MANAGED_DIRS`, and it may not be that folder itself. ``where`` names the
+        stored field, for the error.
+        """
+        given = Path(path)
+        if given.is_absolute():
+            resolved = given.resolve()
+            if not resolved.is_relative_to(self.root.resolve()):
+                raise UnsafePathError(where, path, "lies outside the project")
+            given = resolved.relative_to(self.root.resolve())
+        if ".." in given.parts or not given.parts or given.parts[0] not in MANAGED_DIRS:
+            raise UnsafePathError(where, path, "is not inside a folder forecast manages")
+        folder = (self.root / given.parts[0]).resolve()
+        target = (self.root / given).resolve()
+        if target == folder or not target.is_relative_to(folder):
+            raise UnsafePathError(where, path, "is not inside a folder forecast manages")
+        return self.root / given
+
+    def run_folder(self, path: str, *, where: str) -> Path:
+        """A run folder a stored ``path`` names: ``results/.runs/<model>@<time>-<pid>``.
+
+        A run recorded by 0.2.0 with the absolute path of another copy of the project is
+        read by its name: run folders always live in this project's ``results/.runs/``.
+        """
+        given = Path(path)
+        if given.is_absolute() and not given.resolve().is_relative_to(self.root.resolve()):
+            if given.parent.name != RUNS_DIR:
+                raise UnsafePathError(where, path, "lies outside the project")
+            given = Path(RESULTS_DIR, RUNS_DIR, given.name)
+        run = self.managed(str(given), where=where)
+        if run.parent.resolve() != self.runs.resolve() or not RUN_FOLDER.match(run.name):
+            raise UnsafePathError(where, path, f"is not a run folder in {RESULTS_DIR}/{RUNS_DIR}/")
+        return run
 
     def default_model(self) -> Path:
         """The only file in ``models/``; an error naming the choices if there are several."""

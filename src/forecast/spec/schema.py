@@ -23,11 +23,11 @@ from pydantic import (
     StringConstraints,
 )
 
-from forecast.constants import ADMIRALTY_GRADES, ICD203_BANDS
+from forecast.constants import ADMIRALTY_GRADES, ICD203_BANDS, ID_PATTERN
 
 Id = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=80),
+    StringConstraints(pattern=f"^{ID_PATTERN}$", max_length=80),
     Field(description="lowercase letters, digits, '-' and '_'"),
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]

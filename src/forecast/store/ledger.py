@@ -126,11 +126,28 @@ class Ledger:
             )
 
     def pending(self) -> dict[str, Any] | None:
-        """The journal's in-flight update, if a crash left one."""
+        """The journal's in-flight update, if a crash left one (its paths not yet checked)."""
         row = self.connection.execute("SELECT files, results_run FROM journal").fetchone()
         if row is None:
             return None
-        return {"files": json.loads(row[0]), "results_run": row[1]}
+        files = _json(self.path, "journal: files", row[0])
+        entries_ok = isinstance(files, list) and all(
+            isinstance(f, dict)
+            and isinstance(f.get("path"), str)
+            and isinstance(f.get("sha256"), str)
+            for f in files
+        )
+        if not entries_ok:
+            raise LedgerError(self.path, "journal: files is not a list of {path, sha256}")
+        if row[1] is not None and not isinstance(row[1], str):
+            raise LedgerError(self.path, "journal: results_run is not a path")
+        return {"files": files, "results_run": row[1]}
+
+    def last_update_id(self) -> int:
+        """The id of the newest committed update (0 when there is none)."""
+        return int(
+            self.connection.execute("SELECT COALESCE(MAX(id), 0) FROM updates").fetchone()[0]
+        )
 
     def abandon(self) -> None:
         """Forget the in-flight update (after its files were removed)."""
@@ -168,9 +185,17 @@ class Ledger:
         for row in rows:
             values = list(row)
             for i in (5, 6, 7, 8, 12):
-                values[i] = json.loads(values[i])
+                values[i] = _json(self.path, f"updates row {row[0]}", values[i])
             out.append(UpdateRecord(*values))
         return out
+
+
+def _json(path: Path, where: str, text: Any) -> Any:
+    """A JSON column's value; a located error, not a traceback, when it is not JSON."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise LedgerError(path, f"{where} is not valid JSON ({exc})") from None
 
 
 def _now() -> str:

@@ -9,11 +9,10 @@ from importlib import resources
 from pathlib import Path
 
 from forecast.errors import UsageError
-from forecast.spec.layout import display_path
+from forecast.spec.layout import MODEL_ID, display_path
 
 #: The skeleton's files, relative to the new project; ``{name}`` stands for the model's id.
 SKELETON = ("models/model.yaml", "evidence/example.yaml", "seeds/council-notice.txt")
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 def model_name_for(folder: Path) -> str:
@@ -30,7 +29,7 @@ def create_project(target: Path, name: str | None = None) -> Path:
     given = str(target)
     target = Path(target).absolute()
     name = name if name is not None else model_name_for(target)
-    if not _ID.match(name) or len(name) > 80:
+    if not MODEL_ID.match(name) or len(name) > 80:
         raise UsageError(f"--name: {name!r} is not an id (lowercase letters, digits, '-', '_')")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise UsageError(f"{given} exists and is not empty; choose a new folder")

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from forecast.errors import ResultsError
+from forecast.errors import Interrupted, ResultsError
 from forecast.model.sample import FitResult
 from forecast.report.posterior import FitReport, claim_table
-from forecast.spec.layout import Layout, display_path
+from forecast.spec.layout import Layout, display_path, temporary_name
 
 
 @dataclass
@@ -43,7 +43,7 @@ def publish_run(link: Path, run_dir: Path) -> Path:
     """Point ``link`` at ``run_dir`` with one atomic rename; remove the model's other runs."""
     if link.exists() and not link.is_symlink():
         raise ResultsError(f"{link} is not a link made by forecast; move it away first")
-    tmp_link = link.with_name(f".{link.name}.link-{os.getpid()}")
+    tmp_link = temporary_name(link)
     tmp_link.unlink(missing_ok=True)
     os.symlink(os.path.relpath(run_dir, link.parent), tmp_link)
     os.replace(tmp_link, link)
@@ -51,6 +51,30 @@ def publish_run(link: Path, run_dir: Path) -> Path:
         if other != run_dir and other.name.startswith(f"{link.name}@"):
             shutil.rmtree(other, ignore_errors=True)
     return link
+
+
+def publish_fit(staged: StagedResults) -> Path:
+    """Publish a fit's staged run; if that fails or is interrupted, say what is true.
+
+    The link is replaced by one rename, so either the new run is published or the old one
+    still is. Only in the second case is the staged run removed.
+    """
+    try:
+        return staged.publish()
+    except BaseException as exc:
+        if points_to(staged.link, staged.run_dir):
+            if isinstance(exc, KeyboardInterrupt):
+                raise Interrupted("the new results were published") from None
+            raise
+        staged.discard()
+        if isinstance(exc, KeyboardInterrupt):
+            raise Interrupted("nothing was changed") from None
+        raise
+
+
+def points_to(link: Path, run_dir: Path) -> bool:
+    """Whether ``link`` is a link to ``run_dir`` (both resolved)."""
+    return link.is_symlink() and link.resolve() == run_dir.resolve()
 
 
 def stage_results(result: FitResult, layout: Layout, *, plots: bool = True) -> StagedResults:

@@ -24,7 +24,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import os
-import shutil
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -35,12 +34,12 @@ import numpy as np
 from forecast.errors import (
     EvidenceError,
     ForecastError,
-    LedgerError,
+    Interrupted,
     Problem,
     ResultsError,
     SpecError,
 )
-from forecast.spec.layout import SEEDS_DIR, Layout, display_path
+from forecast.spec.layout import SEEDS_DIR, Layout, display_path, temporary_name
 from forecast.spec.loading import LoadedYaml, Loc, dump_yaml, load_yaml, parse_yaml, replace_entries
 from forecast.spec.rules import EvidenceInput, load_spec, parse_file
 from forecast.spec.schema import EvidenceFile, Spec
@@ -194,7 +193,7 @@ def _write_new(path: Path, content: bytes) -> None:
     if path.exists():
         raise ForecastError(f"{display_path(path)} already exists; an update never overwrites")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = temporary_name(path)
     try:
         with open(tmp, "xb") as handle:
             handle.write(content)
@@ -205,50 +204,6 @@ def _write_new(path: Path, content: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _remove_created(files: list[dict[str, str]], root: Path) -> list[str]:
-    """Remove files an unfinished update created (only if they hold what it wrote)."""
-    left = []
-    for entry in files:
-        path = root / entry["path"]
-        if path.exists():
-            if sha256_file(path) == entry["sha256"]:
-                path.unlink()
-            else:
-                left.append(entry["path"])
-    return left
-
-
-def recover(layout: Layout) -> list[str]:
-    """Repair what a killed update left; return one line per action taken."""
-    from forecast.store.results import publish_run
-
-    actions: list[str] = []
-    ledger_path = layout.ledger
-    if not ledger_path.exists():
-        return actions
-    with Ledger.open(layout) as ledger:
-        pending = ledger.pending()
-        if pending is not None:
-            left = _remove_created(pending["files"], layout.root)
-            if pending["results_run"]:
-                shutil.rmtree(pending["results_run"], ignore_errors=True)
-            ledger.abandon()
-            actions.append("rolled back an unfinished update")
-            if left:
-                raise LedgerError(
-                    ledger_path,
-                    f"files of the unfinished update were changed since: {', '.join(left)}",
-                )
-        updates = ledger.updates()
-        if updates and updates[-1].results_run:
-            run = Path(updates[-1].results_run)
-            link = layout.results / updates[-1].model
-            if run.is_dir() and (not link.is_symlink() or link.resolve() != run.resolve()):
-                publish_run(link, run)
-                actions.append(f"published the results of update {updates[-1].id}")
-    return actions
-
-
 def commit_update(
     plan: UpdatePlan,
     result: Any,
@@ -257,62 +212,77 @@ def commit_update(
     *,
     plots: bool = True,
 ) -> int:
-    """Write the update's files, record it in the ledger and publish its results."""
-    from forecast.store.results import stage_results
+    """Write the update's files, record it in the ledger and publish its results.
+
+    The journal (every file about to be created, with its sha256, and the staged run) is
+    written before any file. If anything fails or is interrupted, what is true is decided from
+    the ledger alone (:func:`~forecast.store.recovery.settle`): before the ledger commit the
+    update is undone; after it, the update counts as done and its results are published at
+    the next command. An interrupt raises :class:`~forecast.errors.Interrupted` saying which.
+    """
+    from forecast.store.recovery import settle
+    from forecast.store.results import points_to, stage_results
 
     layout = plan.layout
-    ledger_path = layout.ledger
-    ledger_is_new = not ledger_path.exists()
-    created: list[Path] = []
-    staged = stage_results(result, layout, plots=plots)
-    files = [
-        {"path": str(f.path.relative_to(layout.root)), "sha256": f.sha256} for f in plan.new_files
-    ]
-    committed = False
+    ledger_was_new = not layout.ledger.exists()
+    staged, updates_before = None, None
     try:
         with Ledger.open(layout) as ledger:
-            ledger.begin(files, str(staged.run_dir))
-            try:
-                for new in plan.new_files:
-                    _write_new(new.path, new.content)
-                    created.append(new.path)
-                reloaded = load_spec(plan.model_path)
-                if reloaded.sha256 != plan.after.sha256:
-                    raise ForecastError(
-                        "the project on disk does not match the fitted spec after writing; "
-                        "nothing was kept"
-                    )
-                update_id = ledger.commit(
-                    {
-                        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                        "model": plan.after.name,
-                        "source_file": str(plan.evidence_path),
-                        "source_sha256": plan.evidence_sha256,
-                        "stored_files": files,
-                        "items": plan.items,
-                        "before": before_summary,
-                        "after": after_summary,
-                        "spec_before": plan.before.sha256,
-                        "spec_after": plan.after.sha256,
-                        "seed": result.options.seed,
-                        "versions": package_versions(),
-                        "results_run": str(staged.run_dir),
-                    }
+            updates_before = ledger.last_update_id()
+            staged = stage_results(result, layout, plots=plots)
+            run = layout.relative(staged.run_dir)
+            files = [{"path": layout.relative(f.path), "sha256": f.sha256} for f in plan.new_files]
+            ledger.begin(files, run)
+            for new in plan.new_files:
+                _write_new(new.path, new.content)
+            if load_spec(plan.model_path).sha256 != plan.after.sha256:
+                raise ForecastError(
+                    "the project on disk does not match the fitted spec after writing; "
+                    "nothing was kept"
                 )
-                committed = True
-            except BaseException:
-                for path in reversed(created):
-                    path.unlink(missing_ok=True)
-                ledger.abandon()
-                raise
-    except BaseException:
-        if not committed:
-            staged.discard()
-            if ledger_is_new:
-                ledger_path.unlink(missing_ok=True)
-        raise
-    staged.publish()
-    return update_id
+            update_id = ledger.commit(
+                {
+                    "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "model": plan.after.name,
+                    "source_file": str(plan.evidence_path),
+                    "source_sha256": plan.evidence_sha256,
+                    "stored_files": files,
+                    "items": plan.items,
+                    "before": before_summary,
+                    "after": after_summary,
+                    "spec_before": plan.before.sha256,
+                    "spec_after": plan.after.sha256,
+                    "seed": result.options.seed,
+                    "versions": package_versions(),
+                    "results_run": run,
+                }
+            )
+        staged.publish()
+        return update_id
+    except BaseException as exc:
+        # Before the count of updates was read nothing of the update's was written.
+        committed = (
+            None if updates_before is None else settle(layout, updates_before, ledger_was_new)
+        )
+        if committed is None:
+            if updates_before is None and ledger_was_new:
+                layout.ledger.unlink(missing_ok=True)
+            if staged is not None:
+                staged.discard()
+            if isinstance(exc, KeyboardInterrupt):
+                raise Interrupted("nothing was changed") from None
+            raise
+        if isinstance(exc, KeyboardInterrupt):
+            if staged is not None and points_to(staged.link, staged.run_dir):
+                raise Interrupted(f"update {committed} was recorded and published") from None
+            raise Interrupted(
+                f"update {committed} was recorded; its results will be published at the next "
+                "command"
+            ) from None
+        raise ForecastError(
+            f"update {committed} was recorded, but publishing its results failed ({exc}); "
+            "they will be published at the next command"
+        ) from exc
 
 
 def posterior_summary(table: Any) -> dict[str, Any]:
