@@ -121,9 +121,11 @@ class Layout:
             given = resolved.relative_to(self.root.resolve())
         if ".." in given.parts or not given.parts or given.parts[0] not in MANAGED_DIRS:
             raise UnsafePathError(where, path, "is not inside a folder forecast manages")
+        root = self.root.resolve()
         folder = (self.root / given.parts[0]).resolve()
         target = (self.root / given).resolve()
-        if target == folder or not target.is_relative_to(folder):
+        inside = folder.is_relative_to(root) and target.is_relative_to(folder)
+        if target == folder or not inside:
             raise UnsafePathError(where, path, "is not inside a folder forecast manages")
         return self.root / given
 

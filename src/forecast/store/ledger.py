@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from forecast.errors import LedgerError
-from forecast.spec.layout import Layout
+from forecast.spec.layout import Layout, display_path
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS updates (
@@ -86,11 +86,12 @@ class Ledger:
 
     def __init__(self, path: Path):
         self.path = path
+        self.display = display_path(path)
         try:
             self.connection = sqlite3.connect(path, isolation_level=None, timeout=30)
             self.connection.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(path, f"cannot open the ledger ({exc})") from None
+            raise LedgerError(display_path(path), f"cannot open the ledger ({exc})") from None
 
     @classmethod
     @contextlib.contextmanager
@@ -119,7 +120,9 @@ class Ledger:
         """Record the files an update is about to create, before creating any of them."""
         with self.transaction() as db:
             if db.execute("SELECT COUNT(*) FROM journal").fetchone()[0]:
-                raise LedgerError(self.path, "an unfinished update is in the journal; run recovery")
+                raise LedgerError(
+                    display_path(self.path), "an unfinished update is in the journal; run recovery"
+                )
             db.execute(
                 "INSERT INTO journal (id, started, files, results_run) VALUES (1, ?, ?, ?)",
                 (_now(), json.dumps(files), results_run),
@@ -138,9 +141,11 @@ class Ledger:
             for f in files
         )
         if not entries_ok:
-            raise LedgerError(self.path, "journal: files is not a list of {path, sha256}")
+            raise LedgerError(
+                display_path(self.path), "journal: files is not a list of {path, sha256}"
+            )
         if row[1] is not None and not isinstance(row[1], str):
-            raise LedgerError(self.path, "journal: results_run is not a path")
+            raise LedgerError(self.display, "journal: results_run is not a path")
         return {"files": files, "results_run": row[1]}
 
     def last_update_id(self) -> int:
@@ -195,7 +200,7 @@ def _json(path: Path, where: str, text: Any) -> Any:
     try:
         return json.loads(text)
     except (TypeError, ValueError) as exc:
-        raise LedgerError(path, f"{where} is not valid JSON ({exc})") from None
+        raise LedgerError(display_path(path), f"{where} is not valid JSON ({exc})") from None
 
 
 def _now() -> str:

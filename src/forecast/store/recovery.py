@@ -84,7 +84,7 @@ def undo_pending(layout: Layout, ledger: Ledger) -> list[str]:
     ]
     if changed:
         raise LedgerError(
-            ledger.path,
+            display_path(ledger.path),
             "journal: files of the unfinished update were changed since it was interrupted: "
             f"{', '.join(changed)}; nothing was removed",
         )
