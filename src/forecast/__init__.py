@@ -15,10 +15,12 @@ from forecast.errors import (
     EvidenceError,
     FitError,
     ForecastError,
+    Interrupted,
     LedgerError,
     Problem,
     ResultsError,
     SpecError,
+    UnsafePathError,
     UsageError,
 )
 
@@ -27,10 +29,12 @@ __all__ = [
     "EvidenceError",
     "FitError",
     "ForecastError",
+    "Interrupted",
     "LedgerError",
     "Problem",
     "Project",
     "ResultsError",
     "SpecError",
+    "UnsafePathError",
     "UsageError",
 ]

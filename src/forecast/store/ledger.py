@@ -148,6 +148,12 @@ class Ledger:
             raise LedgerError(self.display, "journal: results_run is not a path")
         return {"files": files, "results_run": row[1]}
 
+    def is_empty(self) -> bool:
+        """Whether the ledger holds no row at all (no update, nothing in the journal)."""
+        return not self.connection.execute(
+            "SELECT EXISTS (SELECT 1 FROM updates) OR EXISTS (SELECT 1 FROM journal)"
+        ).fetchone()[0]
+
     def last_update_id(self) -> int:
         """The id of the newest committed update (0 when there is none)."""
         return int(

@@ -8,6 +8,7 @@ idempotent: interrupted itself, it is simply run again by the next command.
 
 from __future__ import annotations
 
+import glob
 import shutil
 import signal
 import threading
@@ -54,6 +55,9 @@ def recover(layout: Layout) -> list[str]:
             with Ledger.open(layout) as ledger:
                 actions += undo_pending(layout, ledger)
                 actions += publish_committed(layout, ledger)
+                empty = ledger.is_empty()
+            if empty:  # made by an update killed before it began: as if it had never been
+                layout.ledger.unlink()
         removed = sweep_temporaries(layout)
     if removed:
         actions.append(f"removed {removed} temporary file(s) an interrupted command left")
@@ -62,6 +66,9 @@ def recover(layout: Layout) -> list[str]:
 
 def undo_pending(layout: Layout, ledger: Ledger) -> list[str]:
     """Undo the update in flight that the journal records: remove what it created.
+
+    That is each file it lists (and its temporary file, if the write was cut short) and its
+    staged run; the journal row goes last, so an undo cut short is finished by the next one.
 
     Every path is checked before anything is removed. A file is removed only if it still
     holds the bytes the update wrote; if one was changed since, nothing is removed.
@@ -90,6 +97,9 @@ def undo_pending(layout: Layout, ledger: Ledger) -> list[str]:
         )
     for path, _ in files:
         path.unlink(missing_ok=True)
+        for temporary in path.parent.glob(f".{glob.escape(path.name)}.tmp-*"):
+            if TEMPORARY.match(temporary.name):
+                temporary.unlink(missing_ok=True)
     if run is not None and run.is_dir() and not run.is_symlink():
         shutil.rmtree(run)
     ledger.abandon()

@@ -260,7 +260,7 @@ def commit_update(
         staged.publish()
         return update_id
     except BaseException as exc:
-        # Before the count of updates was read nothing of the update's was written.
+        # Until the count of updates is read, nothing but an empty ledger can have been written.
         committed = (
             None if updates_before is None else settle(layout, updates_before, ledger_was_new)
         )
