@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from conftest import FIXTURES, copy_project, edit, fix_reliabilities
 from fault_injection import Injector, interrupt
 from forecast import EvidenceError, Interrupted, Project
 from forecast.spec.layout import RUN_FOLDER, TEMPORARY, Layout
+from forecast.store.ledger import Ledger
 from forecast.store.recovery import recover
 
 HERE = Path(__file__).resolve().parent
@@ -43,13 +43,23 @@ def state(root: Path) -> dict:
     out["results"] = {p.name: _sha(p) for p in sorted(link.iterdir())} if link.exists() else None
     out["ledger"] = None
     if (root / "ledger.sqlite").exists():
-        with sqlite3.connect(root / "ledger.sqlite") as db:
+        with Ledger.read(Layout(root)) as ledger:
             out["ledger"] = {
-                "updates": db.execute(
-                    "SELECT id, model, source_sha256, stored_files, items, spec_before, "
-                    "spec_after FROM updates ORDER BY id"
-                ).fetchall(),
-                "journal": db.execute("SELECT COUNT(*) FROM journal").fetchone()[0],
+                "updates": [
+                    (
+                        u.id,
+                        u.model,
+                        u.judged_by,
+                        u.source_sha256,
+                        u.stored_files,
+                        u.items,
+                        u.spec_before,
+                        u.spec_after,
+                    )
+                    for u in ledger.updates()
+                ],
+                "journal": ledger.pending() is not None,
+                "chain": ledger.chain_problems(),
             }
     return out
 
@@ -72,15 +82,10 @@ def leftovers(root: Path) -> list[str]:
 
 
 def ledger_agrees_with_tree(root: Path) -> None:
-    """Every file a committed update stored holds the bytes it recorded."""
-    import json
-
-    if not (root / "ledger.sqlite").exists():
-        return
-    with sqlite3.connect(root / "ledger.sqlite") as db:
-        for (files,) in db.execute("SELECT stored_files FROM updates"):
-            for entry in json.loads(files):
-                assert _sha(root / entry["path"]) == entry["sha256"], entry
+    """Every file a committed update stored holds the bytes it recorded; the chain holds."""
+    if (root / "ledger.sqlite").exists():
+        report = Project.open(root).verify()
+        assert report.ok, report.mismatches
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +106,7 @@ def template(tmp_path_factory):
     with Injector(None, "before", interrupt).installed() as counter:
         Project.open(done).update(done / "incoming/gale.yaml", plots=False)
     after = state(done)
-    assert after != before and after["ledger"]["journal"] == 0
+    assert after != before and after["ledger"]["journal"] is False
     return {"root": root, "before": before, "after": after, "steps": counter.count}
 
 

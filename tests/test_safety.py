@@ -15,7 +15,7 @@ from forecast.store.ledger import Ledger
 
 REFUSED = (
     "Error: ledger.sqlite: {where}: {path!r} {why}; refused, nothing was changed. Inspect the "
-    'row with: sqlite3 ledger.sqlite "SELECT * FROM journal; SELECT * FROM updates"\n'
+    'row with: sqlite3 ledger.sqlite "SELECT * FROM journal; SELECT * FROM events"\n'
 )
 
 

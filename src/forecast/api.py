@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from forecast.report.posterior import FitReport
     from forecast.report.update import UpdateReport
     from forecast.spec.schema import Spec
-    from forecast.store.history import HistoryReport
+    from forecast.store.history import HistoryReport, VerifyReport
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,9 @@ class Project:
         Raises :class:`~forecast.errors.SpecError` listing every problem with file and line.
         """
         from forecast.report.check import CheckReport
+        from forecast.store.history import chain_warnings
 
-        return CheckReport(self.load())
+        return CheckReport(self.load(), chain_warnings(self.layout))
 
     def fit(
         self,
@@ -224,3 +225,13 @@ class Project:
         from forecast.store.history import read_history
 
         return read_history(self.layout)
+
+    def verify(self) -> VerifyReport:
+        """Check the ledger's hash chain, every file it records, and its journal.
+
+        Read-only. ``report.ok`` is False when anything disagrees; ``report.head`` is the
+        last event's hash, to keep: a log rewritten with its hashes recomputed ends elsewhere.
+        """
+        from forecast.store.history import verify
+
+        return verify(self.layout)

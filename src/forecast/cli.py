@@ -285,11 +285,27 @@ def update(
 
 @app.command()
 def history(
-    project: ProjectOption = None, model: ModelOption = None, format: FormatOption = "table"
+    project: ProjectOption = None,
+    model: ModelOption = None,
+    format: FormatOption = "table",
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Check the hash chain, every stored file and the journal; exit 2 on a mismatch.",
+        ),
+    ] = False,
 ) -> None:
-    """Print the timeline of updates recorded in the ledger."""
+    """Print the timeline of updates recorded in the ledger, or verify it."""
     with _errors_to_exit_codes():
-        _print(_open(project, model).history(), format)
+        opened = _open(project, model)
+        if not verify:
+            _print(opened.history(), format)
+            return
+        report = opened.verify()
+        _print(report, format)
+        if not report.ok:
+            raise typer.Exit(EXIT_INVALID)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -75,7 +75,7 @@ class UnsafePathError(LedgerError):
         super().__init__(
             LEDGER_FILE,
             f"{where}: {path!r} {why}; refused, nothing was changed. Inspect the row with: "
-            f'sqlite3 {LEDGER_FILE} "SELECT * FROM journal; SELECT * FROM updates"',
+            f'sqlite3 {LEDGER_FILE} "SELECT * FROM journal; SELECT * FROM events"',
         )
 
 

@@ -20,6 +20,12 @@ class CheckReport(Report):
     """Counts, documents and verified quote locations for a spec that passed every rule."""
 
     spec: Spec
+    ledger_warnings: tuple[str, ...] = ()
+
+    @property
+    def warnings(self) -> list[str]:
+        """The spec's warnings (file, line, field), then the ledger's."""
+        return [str(w) for w in self.spec.warnings] + list(self.ledger_warnings)
 
     @property
     def claims_by_kind(self) -> dict[str, int]:
@@ -101,7 +107,7 @@ class CheckReport(Report):
                 for doc_id, record in spec.documents.items()
             ],
             "attestations": self._rows(),
-            "warnings": [str(w) for w in spec.warnings],
+            "warnings": self.warnings,
         }
 
     def text(self) -> str:
@@ -155,9 +161,9 @@ class CheckReport(Report):
                 f"  {row['attestation']:<40} {row['source']:<16} "
                 f"{row['document']} {row['found_at']}{status}"
             )
-        if spec.warnings:
-            lines += ["", f"Warnings ({len(spec.warnings)}):"]
-            lines += [f"  warning: {w}" for w in spec.warnings]
+        if self.warnings:
+            lines += ["", f"Warnings ({len(self.warnings)}):"]
+            lines += [f"  warning: {w}" for w in self.warnings]
         counts = [
             count(len(spec.hypotheses), "hypothesis", "hypotheses"),
             count(len(spec.sources), "source"),
@@ -165,7 +171,7 @@ class CheckReport(Report):
             f"{count(len(attestations), 'quote')} verified in "
             + count(len(spec.documents), "document"),
         ]
-        if spec.warnings:
-            counts.append(count(len(spec.warnings), "warning"))
+        if self.warnings:
+            counts.append(count(len(self.warnings), "warning"))
         lines += ["", f"OK: {spec.name} passes every check ({', '.join(counts)})."]
         return "\n".join(lines)

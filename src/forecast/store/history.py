@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from forecast.errors import UnsafePathError
 from forecast.report.base import Report
+from forecast.report.words import count
 from forecast.spec.layout import Layout
-from forecast.store.ledger import Ledger, UpdateRecord
+from forecast.store.ledger import GENESIS, SCHEMA_VERSION, Ledger, UpdateRecord, sha256_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,5 +83,104 @@ def read_history(layout: Layout) -> HistoryReport:
     """The timeline of updates; a project without a ledger has none (and none is created)."""
     if not layout.ledger.exists():
         return HistoryReport(())
-    with Ledger.open(layout) as ledger:
+    with Ledger.read(layout) as ledger:
         return HistoryReport(tuple(ledger.updates()))
+
+
+@dataclass(frozen=True)
+class VerifyReport(Report):
+    """What ``history --verify`` found: every mismatch, the head to keep, files not covered."""
+
+    mismatches: tuple[str, ...]
+    uncovered: tuple[str, ...]
+    head: tuple[int, str]
+    schema: int
+
+    @property
+    def ok(self) -> bool:
+        """Whether the log, the files it records and the journal all agree."""
+        return not self.mismatches
+
+    def table(self) -> pd.DataFrame:
+        """One row per finding: a mismatch, or a file the log does not cover."""
+        import pandas as pd
+
+        rows = [{"finding": "mismatch", "detail": m} for m in self.mismatches]
+        rows += [{"finding": "not covered", "detail": f} for f in self.uncovered]
+        return pd.DataFrame(rows, columns=["finding", "detail"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The findings as data."""
+        return {
+            "ok": self.ok,
+            "mismatches": list(self.mismatches),
+            "not_covered": list(self.uncovered),
+            "head": {"event": self.head[0], "hash": self.head[1]},
+            "schema": self.schema,
+        }
+
+    def text(self) -> str:
+        """One line per mismatch, then the head hash to keep."""
+        lines = [f"MISMATCH: {m}" for m in self.mismatches]
+        if self.uncovered:
+            uncovered = ", ".join(self.uncovered)
+            lines.append(f"Not covered by the log (never stored by an update): {uncovered}")
+        if self.schema < SCHEMA_VERSION:
+            lines.append(
+                f"The ledger is schema {self.schema}: not yet a hash chain. The next fit or "
+                "update migrates it."
+            )
+        verdict = (
+            "OK: the log, its files and the journal agree"
+            if self.ok
+            else (f"{count(len(self.mismatches), 'mismatch', 'mismatches')} found")
+        )
+        lines.append(f"{verdict}. Head: event {self.head[0]}, {self.head[1]} (keep it to "
+                     "detect a rewritten log later).")  # fmt: skip
+        return "\n".join(lines)
+
+
+def verify(layout: Layout) -> VerifyReport:
+    """Check the chain, every stored file the log records, and the journal."""
+    if not layout.ledger.exists():
+        return VerifyReport((), tuple(_uncovered(layout, set())), (0, GENESIS), SCHEMA_VERSION)
+    with Ledger.read(layout) as ledger:
+        mismatches = ledger.chain_problems()
+        recorded: set[str] = set()
+        for update in ledger.updates():
+            for entry in update.stored_files:
+                if not isinstance(entry, dict):
+                    mismatches.append(f"update {update.id}: stored_files holds {entry!r}")
+                    continue
+                where = f"update {update.id}: stored file {entry.get('path')!r}"
+                try:
+                    path = layout.managed(str(entry.get("path")), where=where)
+                except UnsafePathError:
+                    mismatches.append(f"{where} is not inside a folder forecast manages")
+                    continue
+                recorded.add(layout.relative(path))
+                if not path.is_file():
+                    mismatches.append(f"{where} is missing")
+                elif sha256_file(path) != entry.get("sha256"):
+                    mismatches.append(f"{where} was changed since it was stored")
+        if ledger.pending() is not None:
+            mismatches.append(
+                "journal: an update was interrupted; the next fit or update rolls it back"
+            )
+        return VerifyReport(
+            tuple(mismatches), tuple(_uncovered(layout, recorded)), ledger.head(), ledger.version
+        )
+
+
+def chain_warnings(layout: Layout) -> tuple[str, ...]:
+    """Breaks in the ledger's hash chain, as warnings for ``forecast check`` (read-only)."""
+    if not layout.ledger.exists():
+        return ()
+    with Ledger.read(layout) as ledger:
+        problems = ledger.chain_problems()
+    return tuple(f"{layout.ledger.name}: {p} (see forecast history --verify)" for p in problems)
+
+
+def _uncovered(layout: Layout, recorded: set[str]) -> list[str]:
+    files = [*layout.evidence_files(), *sorted(layout.seeds.glob("*"))]
+    return [layout.relative(f) for f in files if f.is_file() and layout.relative(f) not in recorded]

@@ -71,6 +71,7 @@ class UpdatePlan:
     after: Spec
     new_files: tuple[NewFile, ...]
     items: dict[str, list[str]] = field(default_factory=dict)
+    judged_by: str | None = None
 
 
 def _unique(path: Path, content: bytes, taken: set[Path]) -> Path | None:
@@ -173,8 +174,9 @@ def plan_update(
         "sources": sorted(set(after.sources) - set(before.sources)),
     }
     return UpdatePlan(
-        layout, model_path, evidence_path, sha, before, after, tuple(new_files), items
-    )
+        layout, model_path, evidence_path, sha, before, after, tuple(new_files), items,
+        parsed.judged_by,
+    )  # fmt: skip
 
 
 def package_versions() -> dict[str, str]:
@@ -244,6 +246,7 @@ def commit_update(
                 {
                     "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "model": plan.after.name,
+                    "judged_by": plan.judged_by,
                     "source_file": str(plan.evidence_path),
                     "source_sha256": plan.evidence_sha256,
                     "stored_files": files,
