@@ -167,7 +167,7 @@ BAD_INPUTS = {
                 "        quote: Dock workers said the crew had been on strike.\n        say_anyway: 0",
             )
         ],
-        "evidence/mini.yaml:44: claims[2].attestations[0].say_anyway: rate 0 is outside (0, 1]",
+        "evidence/mini.yaml:44: claims[2].attestations[0].say_anyway: rate 0 is outside [1e-06, 1]",
     ),
     "fixed_reliability_one": (
         [

@@ -9,7 +9,11 @@ only by the commands that need them.
 
 from __future__ import annotations
 
+import os
+import signal
+import sqlite3
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +32,7 @@ from forecast.constants import (
     REPORT_FORMATS,
 )
 from forecast.errors import (
+    LEDGER_FILE,
     DiagnosticsError,
     ForecastError,
     Interrupted,
@@ -35,6 +40,7 @@ from forecast.errors import (
     UnsafePathError,
     UsageError,
 )
+from forecast.spec.layout import display_path
 
 EXIT_OK, EXIT_FAILURE, EXIT_INVALID, EXIT_DIAGNOSTICS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -54,7 +60,7 @@ class _OneLineErrors(TyperGroup):
             typer.echo(f"Error: {_usage_message(exc)}", err=True)
             code = EXIT_INVALID if exc.exit_code == EXIT_INVALID else EXIT_FAILURE
         except typer.Abort:
-            typer.echo("Interrupted: nothing was changed.", err=True)
+            _say_interrupted(NOTHING_CHANGED)
             code = EXIT_INTERRUPTED
         code = code if isinstance(code, int) else EXIT_OK
         if standalone:
@@ -161,11 +167,56 @@ def _errors_to_exit_codes() -> Iterator[None]:
         _err(f"Error: {exc}")
         raise typer.Exit(EXIT_FAILURE) from None
     except Interrupted as exc:
-        _err(f"Interrupted: {exc.message}.")
+        _say_interrupted(exc.message)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except KeyboardInterrupt:
-        _err("Interrupted: nothing was changed.")
+        _say_interrupted(NOTHING_CHANGED)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except OSError as exc:
+        if _signals.interrupted:
+            _say_interrupted(NOTHING_CHANGED)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        where = f"{display_path(exc.filename)}: " if exc.filename else ""
+        _err(f"Error: {where}{exc.strerror or exc}")
+        raise typer.Exit(EXIT_FAILURE) from None
+    except sqlite3.Error as exc:
+        _err(f"Error: {LEDGER_FILE}: {exc}")
+        raise typer.Exit(EXIT_FAILURE) from None
+    except Exception as exc:
+        if _signals.interrupted:  # e.g. an import cut short by Ctrl-C fails as ImportError
+            _say_interrupted(NOTHING_CHANGED)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        _err(f"Error: unexpected {type(exc).__name__}: {exc} ({TRACEBACK_HINT})")
+        if os.environ.get(TRACEBACK_VARIABLE):
+            traceback.print_exc()
+        raise typer.Exit(EXIT_FAILURE) from None
+
+
+NOTHING_CHANGED = "nothing was changed"
+#: Set this environment variable to see where an unexpected error happened.
+TRACEBACK_VARIABLE = "FORECAST_TRACEBACK"
+TRACEBACK_HINT = f"set {TRACEBACK_VARIABLE}=1 to see where"
+
+
+class _Signals:
+    """What this process was told: whether Ctrl-C came, and whether that was said."""
+
+    interrupted = False
+    said = False
+
+
+_signals = _Signals()
+
+
+def _say_interrupted(message: str) -> None:
+    if not _signals.said:
+        _signals.said = True
+        _err(f"Interrupted: {message}.")
+
+
+def _on_interrupt(signum: int, frame: Any) -> None:
+    _signals.interrupted = True
+    raise KeyboardInterrupt
 
 
 def _open(project: Path | None, model: str | None) -> Any:
@@ -309,5 +360,12 @@ def history(
 
 
 def main() -> None:  # pragma: no cover - console entry point
-    """Console entry point."""
-    app()
+    """Console entry point: Ctrl-C at any moment ends with one ``Interrupted`` line, exit 130."""
+    signal.signal(signal.SIGINT, _on_interrupt)
+    try:
+        code = app(standalone_mode=False)
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    if code == EXIT_INTERRUPTED:
+        _say_interrupted(NOTHING_CHANGED)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

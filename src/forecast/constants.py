@@ -86,6 +86,15 @@ ADMIRALTY_GRADES: dict[str, AdmiraltyGrade] = {
     )
 }
 
+#: Smallest "would say it anyway" rate accepted. Below it log(a) underflows the likelihood's
+#: arithmetic; no analyst means a rate that small.
+MIN_SAY_ANYWAY = 1e-6
+
+#: Range of a Beta reliability prior's parameters. Outside it the quadrature nodes and the
+#: sampler lose precision; Beta(0.01, 0.01) is already almost all mass at 0 and 1, and
+#: Beta(10 000, ·) a fixed value in all but name (use a fixed ``reliability`` instead).
+BETA_PARAMETER_RANGE = (0.01, 10_000.0)
+
 #: Default "would say it anyway" rate a, by claim kind: how likely a source asserts the claim
 #: when it is not tracking the truth.
 SAY_ANYWAY_DEFAULTS: dict[str, float] = {"act": 0.2, "statement": 0.2, "opinion": 0.5}

@@ -134,6 +134,16 @@ class FitResult:
         return self.reliability_draws.mean(axis=0)
 
 
+def _refuse_non_finite(hypothesis_ids: tuple[str, ...], posterior: np.ndarray) -> None:
+    """Stop before a NaN or infinite posterior can be reported or published."""
+    bad = [h for h, p in zip(hypothesis_ids, posterior, strict=True) if not np.isfinite(p)]
+    if bad:
+        raise FitError(
+            f"the posterior of {', '.join(bad)} is not a finite number; nothing was written "
+            "(look for extreme reliabilities or rates in the spec)"
+        )
+
+
 def diagnostics_of(idata: Any) -> Diagnostics:
     """Max r-hat and min bulk ESS over reliabilities and p_H, and the number of divergences."""
     summary = diagnostics_table(idata, ["reliability", "p_H"])
@@ -215,7 +225,9 @@ def fit(
         raise FitError(f"unknown method {options.method!r} ({' or '.join(FIT_METHODS)})")
     if options.method == "exact" or arrays.n_sampled == 0:
         say("Computing the exact posterior…")
-        return FitResult(spec, arrays, options, exact_posterior(arrays, seed=options.seed))
+        exact = exact_posterior(arrays, seed=options.seed)
+        _refuse_non_finite(arrays.hypothesis_ids, exact.posterior)
+        return FitResult(spec, arrays, options, exact)
 
     pm = import_pymc()
     from forecast.model.build import build_model
@@ -251,6 +263,9 @@ def fit(
     idata.posterior.attrs.update(
         {"spec_sha256": spec.sha256, "model": spec.name, "seed": options.seed, "hdi_prob": HDI_PROB}
     )
+    _refuse_non_finite(arrays.hypothesis_ids, exact.posterior)
+    draws = idata.posterior["p_H"].values.reshape(-1, len(arrays.hypothesis_ids))
+    _refuse_non_finite(arrays.hypothesis_ids, draws.mean(axis=0))
     result = FitResult(
         spec,
         arrays,

@@ -159,15 +159,16 @@ class Layout:
 def find_root(project: Path | str | None = None, model: Path | str | None = None) -> Path:
     """The project root, found the same way by every command.
 
-    ``project`` if given; else the folder holding the ``models/`` that ``model`` lies in; else
-    the first folder, from the working directory up, that holds ``models/``.
+    ``project`` if given; else the folder holding the ``models/`` that ``model`` lies in (when
+    it is a path, not a bare name such as ``mini``); else the first folder, from the working
+    directory up, that holds ``models/``.
     """
     if project is not None:
         root = Path(project).resolve()
         if not (root / MODELS_DIR).is_dir():
             raise UsageError(f"{display_path(root)} is not a project: it has no {MODELS_DIR}/")
         return root
-    if model is not None:
+    if model is not None and (Path(model).exists() or len(Path(model).parts) > 1):
         folder = Path(model).resolve().parent
         if folder.name != MODELS_DIR:
             raise UsageError(

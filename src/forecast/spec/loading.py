@@ -7,6 +7,7 @@ never executed. Duplicate keys, which ``yaml.safe_load`` would silently collapse
 from __future__ import annotations
 
 import math
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,9 +70,12 @@ def format_loc(loc: Sequence[str | int]) -> str:
 def read_text_limited(path: Path, display: str, limit: int, what: str) -> str:
     """Read a UTF-8 text file, refusing one over ``limit`` bytes."""
     try:
-        size = path.stat().st_size
+        status = path.stat()
     except FileNotFoundError:
         raise SpecError([Problem(display, 1, "(file)", f"{what} not found")]) from None
+    if not stat.S_ISREG(status.st_mode):  # a folder, or a FIFO that would block the read
+        raise SpecError([Problem(display, 1, "(file)", f"{what} is not a regular file")])
+    size = status.st_size
     if size > limit:
         raise SpecError(
             [Problem(display, 1, "(file)", f"{what} is {size} bytes, over the {limit}-byte limit")]
@@ -96,10 +100,15 @@ def parse_yaml(text: str, display: str) -> LoadedYaml:
     # YAML ignores a byte-order mark and libyaml's offsets skip it: drop it so ``spans`` index
     # ``text`` with either loader.
     text = text.removeprefix("\ufeff")
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        raise SpecError([_reader_problem(display, text, exc)]) from None
     try:
         try:
             node = loader.get_single_node()
+        except yaml.reader.ReaderError as exc:
+            raise SpecError([_reader_problem(display, text, exc)]) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
@@ -114,6 +123,13 @@ def parse_yaml(text: str, display: str) -> LoadedYaml:
         return LoadedYaml(display, data, walker.lines, walker.spans, text)
     finally:
         loader.dispose()
+
+
+def _reader_problem(display: str, text: str, exc: yaml.reader.ReaderError) -> Problem:
+    """A character YAML does not allow (a NUL byte, say), at its line."""
+    line = text.count("\n", 0, max(exc.position, 0)) + 1
+    code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    return Problem(display, line, "(file)", f"character U+{code:04X} is not allowed in YAML")
 
 
 class _Walker:

@@ -77,6 +77,8 @@ def _pydantic_problems(
     problems = []
     for error in exc.errors():
         loc = _data_loc(loaded.data, error["loc"])
+        if _scalar_member_of_a_mapping(loaded.data, loc, error["loc"]):
+            continue
         kind = error["type"]
         if kind == "missing":
             message = "missing field"
@@ -86,6 +88,26 @@ def _pydantic_problems(
             message = error["msg"].removeprefix("Value error, ")
         problems.append(loaded.problem(loc, message))
     return problems
+
+
+#: pydantic's tags for the scalar members of a union (``float | BetaPrior``).
+_SCALAR_TAGS = frozenset({"float", "int", "str", "bool"})
+
+
+def _scalar_member_of_a_mapping(data: Any, loc: tuple[str | int, ...], raw: Sequence[Any]) -> bool:
+    """Whether an error is a union's scalar member refusing a mapping that another member took.
+
+    ``reliability: {alpha: 2, beta: 0}`` is a Beta prior with a bad parameter, and that is
+    the error to show; "not a number" from the ``float`` member would only confuse.
+    """
+    if not raw or raw[-1] not in _SCALAR_TAGS:
+        return False
+    node = data
+    for part in loc:
+        if not isinstance(node, dict | list) or (isinstance(node, dict) and part not in node):
+            break
+        node = node[part]
+    return isinstance(node, dict)
 
 
 def _data_loc(data: Any, loc: Sequence[Any]) -> tuple[str | int, ...]:
@@ -268,9 +290,13 @@ def _ancestors(document_id: str, documents: dict[str, DocumentRecord]) -> list[s
 
 def _unknown(what: str, value: str, known: Iterable[str], itself: str | None = None) -> str:
     """``unknown <what> 'value'``, naming the closest known id (not ``itself``) if one is close."""
-    candidates = [k for k in known if k != itself]
-    near = difflib.get_close_matches(value, candidates, n=1, cutoff=SUGGESTION_CUTOFF)
-    return f"unknown {what} {value!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
+    return f"unknown {what} {value!r}" + _did_you_mean(value, [k for k in known if k != itself])
+
+
+def _did_you_mean(value: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known``, or nothing if none is close."""
+    near = difflib.get_close_matches(value, list(known), n=1, cutoff=SUGGESTION_CUTOFF)
+    return f" (did you mean {near[0]!r}?)" if near else ""
 
 
 def _is_zero_one(theta: Sequence[float]) -> bool:
@@ -307,6 +333,9 @@ def load_spec(model_path: Path, extra: Sequence[EvidenceInput] = ()) -> Spec:
     except SpecError as exc:
         checker.problems.extend(exc.problems)
 
+    model_names = {p.stem for p in layout.model_files()}
+    if model_file is not None:
+        model_names.add(model_file.parsed.name)
     inputs = [(p, seeds, False) for p in layout.evidence_files()]
     inputs += [(e.path, e.documents_dir, True) for e in extra]
     for path, documents_dir, must_match in inputs:
@@ -322,6 +351,16 @@ def load_spec(model_path: Path, extra: Sequence[EvidenceInput] = ()) -> Spec:
                     loaded.problem(
                         ("model",),
                         f"names model {evidence.model!r}, not {model_file.parsed.name!r}",
+                    )
+                )
+            elif evidence.model not in model_names:
+                # Evidence of another model of the project belongs to it; evidence of none is
+                # most likely a typo, and it would otherwise drop out without a word.
+                checker.warnings.append(
+                    loaded.problem(
+                        ("model",),
+                        f"names model {evidence.model!r}, which no file in models/ defines"
+                        f"{_did_you_mean(evidence.model, model_names)}; this file is not read",
                     )
                 )
             continue
@@ -358,6 +397,7 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec |
     _check_opinions(checker, registries, claims, resolved.sources)
     _warn_near_duplicates(checker, registries.attestations)
     _warn_claims_after_window(checker, registries)
+    _check_model_has_claims(checker, registries)
 
     if checker.problems:
         return None
@@ -892,6 +932,23 @@ def _check_contradictions(checker: _Checker, registries: _Registries, resolved: 
                         f"judgments of {cid!r} and {other!r} sum above 1 for {', '.join(over)}",
                     )
                 )
+
+
+def _check_model_has_claims(checker: _Checker, registries: _Registries) -> None:
+    """A model without claims has nothing to weigh: its posterior would only be its prior.
+
+    Reported only when nothing else is wrong: a file that failed to parse also has no claims.
+    """
+    if registries.claims or checker.problems:
+        return
+    name = registries.model_file.parsed.name
+    checker.add(
+        registries.model_file.loaded.problem(
+            ("name",),
+            f"model {name!r} has no claims: add an evidence file (evidence/*.yaml) whose "
+            f"'model:' is {name!r}",
+        )
+    )
 
 
 def _warn_claims_after_window(checker: _Checker, registries: _Registries) -> None:

@@ -23,7 +23,13 @@ from pydantic import (
     StringConstraints,
 )
 
-from forecast.constants import ADMIRALTY_GRADES, ICD203_BANDS, ID_PATTERN
+from forecast.constants import (
+    ADMIRALTY_GRADES,
+    BETA_PARAMETER_RANGE,
+    ICD203_BANDS,
+    ID_PATTERN,
+    MIN_SAY_ANYWAY,
+)
 
 Id = Annotated[
     str,
@@ -129,7 +135,12 @@ Probability = Annotated[
 Reliability = Annotated[
     float, _bounded(0.0, 1.0, open_low=False, open_high=True, what="reliability")
 ]
-SayAnyway = Annotated[float, _bounded(0.0, 1.0, open_low=True, open_high=False, what="rate")]
+SayAnyway = Annotated[
+    float, _bounded(MIN_SAY_ANYWAY, 1.0, open_low=False, open_high=False, what="rate")
+]
+BetaParameter = Annotated[
+    float, _bounded(*BETA_PARAMETER_RANGE, open_low=False, open_high=False, what="parameter")
+]
 
 
 def _parse_reliability(value: Any) -> Any:
@@ -181,8 +192,8 @@ class Document(Schema):
 class BetaPrior(Schema):
     """Beta(alpha, beta) prior on a source's reporting reliability."""
 
-    alpha: Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-    beta: Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+    alpha: BetaParameter
+    beta: BetaParameter
 
 
 class Source(Schema):

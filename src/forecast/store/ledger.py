@@ -218,10 +218,13 @@ class Ledger:
         self.connection.execute("BEGIN IMMEDIATE")
         try:
             yield self.connection
+            self.connection.execute("COMMIT")
         except BaseException:
-            self.connection.execute("ROLLBACK")
+            # A failed COMMIT (a full disk, say) may already have ended the transaction; its
+            # own error is the one to report, not "cannot rollback".
+            with contextlib.suppress(sqlite3.Error):
+                self.connection.execute("ROLLBACK")
             raise
-        self.connection.execute("COMMIT")
 
     # -- journal --
 

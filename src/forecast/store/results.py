@@ -8,6 +8,7 @@ interrupted before publishing leaves the previous results untouched.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import os
@@ -106,6 +107,7 @@ def write_results(result: FitResult, layout: Layout, *, plots: bool = True) -> P
 def _write_run(result: FitResult, run_dir: Path, *, plots: bool) -> None:
     report = FitReport(result)
     if result.idata is not None:
+        _ensure_room(run_dir, _netcdf_size(result.idata))
         result.idata.to_netcdf(str(run_dir / "posterior.nc"))
     report.table().to_csv(run_dir / "summary.csv", float_format="%.6g")
     report.sources().to_csv(run_dir / "sources.csv", float_format="%.6g")
@@ -117,6 +119,27 @@ def _write_run(result: FitResult, run_dir: Path, *, plots: bool) -> None:
         from forecast.report.plots import write_plots
 
         write_plots(result, run_dir)
+
+
+def _netcdf_size(idata: Any) -> int:
+    """The bytes ``posterior.nc`` will need, about: the arrays it holds."""
+    return sum(idata[group].nbytes for group in idata.groups())
+
+
+def _ensure_room(folder: Path, needed: int) -> None:
+    """Stop with ENOSPC before a write the disk cannot hold.
+
+    HDF5 may abort the whole process when the disk fills in the middle of a write, so the
+    room is checked first, with a margin for its own metadata.
+    """
+    margin = 2 * needed + 1_000_000
+    free = shutil.disk_usage(folder).free
+    if free < margin:
+        raise OSError(
+            errno.ENOSPC,
+            f"{os.strerror(errno.ENOSPC)}: {margin} bytes needed for posterior.nc, {free} free",
+            str(folder),
+        )
 
 
 def load_summary(layout: Layout, name: str) -> dict[str, Any]:
