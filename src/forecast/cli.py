@@ -151,6 +151,8 @@ def _errors_to_exit_codes() -> Iterator[None]:
     """Translate library errors into one line each on stderr and an exit code."""
     try:
         yield
+    except typer.Exit:
+        raise
     except SpecError as exc:
         for problem in exc.problems:
             _err(str(problem))
