@@ -6,13 +6,20 @@ import datetime as dt
 import re
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from rapidfuzz.distance import Indel, Levenshtein
 
 from forecast.compat import import_pymc
 from forecast.model.likelihood import EvidenceArrays
 from forecast.spec.loading import dump_yaml, parse_yaml
-from forecast.spec.quotes import NormalizedText, find_quote, normalize
+from forecast.spec.quotes import (
+    ClosestPassage,
+    NormalizedText,
+    closest_passage,
+    find_quote,
+    normalize,
+)
 from forecast.spec.schema import EvidenceFile
 
 # PyTensor raises the recursion limit on import; do it before Hypothesis records the limit.
@@ -73,6 +80,56 @@ def test_a_changed_word_is_not_found(document, word):
     if normalize(word) in normalize(document):
         return
     assert find_quote(document[:10] + word, NormalizedText(document)) is None
+
+
+lowercase_words = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz"), min_size=3, max_size=8)
+
+
+@given(st.lists(lowercase_words, min_size=12, max_size=80, unique=True), st.data())
+def test_a_passage_with_one_word_changed_is_reported_where_it_starts(words, data):
+    document, starts = "", []
+    for word in words:
+        if document:
+            document += data.draw(st.sampled_from([" ", "\n", " \n  "]))
+        starts.append(len(document))
+        document += word
+    first = data.draw(st.integers(0, len(words) - 8))
+    last = data.draw(st.integers(first + 8, len(words)))
+    changed = data.draw(st.integers(first + 1, last - 2))
+    quoted = words[first:last]
+    quoted[changed - first] = data.draw(lowercase_words.filter(lambda word: word not in words))
+    quote = " ".join(quoted)
+    assume(find_quote(quote, NormalizedText(document)) is None)
+    close = closest_passage(quote, NormalizedText(document))
+    assert close.line == document.count("\n", 0, starts[first]) + 1
+    edits_from_source = Levenshtein.distance(quote, " ".join(words[first:last]))
+    assert Levenshtein.distance(quote, close.passage) <= edits_from_source
+    # At most 8 edits (16 insertions and deletions) against a quote of at least 31 characters.
+    assert close.similarity >= 0.7
+
+
+@given(st.text(alphabet, max_size=300), st.text(alphabet, min_size=1, max_size=80))
+def test_closest_passage_is_a_passage_of_the_document_scored_against_the_quote(document, quote):
+    close = closest_passage(quote, NormalizedText(document))
+    if not normalize(quote) or not normalize(document):
+        assert close == ClosestPassage(1, 0.0, "")
+        return
+    assert close.passage in " ".join(document.split())
+    assert 1 <= close.line <= document.count("\n") + 1
+    if find_quote(quote, NormalizedText(document)) is not None:
+        assert close.similarity == 1.0
+        return
+    similarity = Indel.normalized_similarity(normalize(quote), normalize(close.passage))
+    assert close.similarity == min(round(similarity, 2), 0.99)
+
+
+@given(st.text(alphabet, min_size=200, max_size=400), st.data())
+def test_a_near_miss_is_never_reported_as_a_perfect_match(document, data):
+    # Dropping one character of a long passage leaves a similarity above 0.995.
+    cut = data.draw(st.integers(0, len(document) - 1))
+    quote = document[:cut] + document[cut + 1 :]
+    assume(find_quote(quote, NormalizedText(document)) is None)
+    assert closest_passage(quote, NormalizedText(document)).similarity == 0.99
 
 
 yaml_scalars = st.one_of(
