@@ -53,8 +53,25 @@ def test_normalize_is_idempotent(text):
 
 
 @given(st.text(alphabet))
-def test_normalized_text_matches_normalize(text):
-    assert NormalizedText(text).text == normalize(text)
+def test_normalized_text_knows_where_each_character_came_from(text):
+    document = NormalizedText(text)
+    origins = document._origin
+    assert len(origins) == len(document.text)
+    assert origins == sorted(origins)
+    folded: dict[int, str] = {}
+    for index, (character, origin) in enumerate(zip(document.text, origins, strict=True)):
+        if character == " ":
+            # One space stands for a run of whitespace, placed at the run's last character.
+            assert text[origin].isspace() and not text[origin + 1].isspace()
+        else:
+            folded[origin] = folded.get(origin, "") + character
+        line_start = text.rfind("\n", 0, origin) + 1
+        assert document.position(index) == (
+            text.count("\n", 0, origin) + 1,
+            origin - line_start + 1,
+        )
+    for origin, character in enumerate(text):
+        assert folded.get(origin, "") == normalize(character)
 
 
 @given(st.text(alphabet, min_size=1, max_size=300), st.data())
