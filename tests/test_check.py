@@ -197,7 +197,7 @@ BAD_INPUTS = {
             )
         ],
         "evidence/mini.yaml:43: claims[2].attestations[0].quote: quote not found in seeds/report.txt; "
-        "closest passage (line 3, similarity 0.87): 'Dock workers said the crew had been on strike.'",
+        "closest passage (line 3, similarity 0.88): 'Dock workers said the crew had been on strike.'",
     ),
     "absolute_path": (
         [(M, "path: seeds/copy.txt", "path: /etc/passwd")],

@@ -185,6 +185,7 @@ def test_an_update_that_cannot_write_its_files_changes_nothing(
     assert tree_hash(exact_project) == before
 
 
+@pytest.mark.slow
 def test_a_read_only_ledger_is_one_line_and_changes_nothing(exact_project, cli, monkeypatch):
     assert cli("update", "--evidence", "incoming/gale.yaml", "--no-plots").exit_code == 0
     before = tree_hash(exact_project)

@@ -114,6 +114,7 @@ def test_history_and_check_never_create_a_ledger(mini_project, cli):
     assert not (mini_project / "ledger.sqlite").exists()
 
 
+@pytest.mark.slow
 def test_each_update_records_who_judged_it_and_joins_the_chain(exact_project):
     project = Project.open(exact_project)
     project.update("incoming/gale.yaml", plots=False)

@@ -7,17 +7,28 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from rapidfuzz.distance import Indel, Levenshtein
 
 from forecast.compat import import_pymc
 from forecast.model.likelihood import EvidenceArrays
 from forecast.spec.loading import dump_yaml, parse_yaml
-from forecast.spec.quotes import NormalizedText, find_quote, normalize
+from forecast.spec.quotes import (
+    ClosestPassage,
+    NormalizedText,
+    closest_passage,
+    find_quote,
+    normalize,
+)
 from forecast.spec.schema import EvidenceFile
 
-# PyTensor raises the recursion limit on import; do it before Hypothesis records the limit.
-import_pymc()
+
+@pytest.fixture(scope="module")
+def pymc():
+    """PyMC, imported before Hypothesis starts a test: PyTensor raises the recursion limit."""
+    return import_pymc()
+
 
 CURLY = {"'": "\u2019", '"': "\u201c", "-": "\u2014"}
 alphabet = st.characters(
@@ -47,8 +58,25 @@ def test_normalize_is_idempotent(text):
 
 
 @given(st.text(alphabet))
-def test_normalized_text_matches_normalize(text):
-    assert NormalizedText(text).text == normalize(text)
+def test_normalized_text_knows_where_each_character_came_from(text):
+    document = NormalizedText(text)
+    origins = document._origin
+    assert len(origins) == len(document.text)
+    assert origins == sorted(origins)
+    folded: dict[int, str] = {}
+    for index, (character, origin) in enumerate(zip(document.text, origins, strict=True)):
+        if character == " ":
+            # One space stands for a run of whitespace, placed at the run's last character.
+            assert text[origin].isspace() and not text[origin + 1].isspace()
+        else:
+            folded[origin] = folded.get(origin, "") + character
+        line_start = text.rfind("\n", 0, origin) + 1
+        assert document.position(index) == (
+            text.count("\n", 0, origin) + 1,
+            origin - line_start + 1,
+        )
+    for origin, character in enumerate(text):
+        assert folded.get(origin, "") == normalize(character)
 
 
 @given(st.text(alphabet, min_size=1, max_size=300), st.data())
@@ -74,6 +102,56 @@ def test_a_changed_word_is_not_found(document, word):
     if normalize(word) in normalize(document):
         return
     assert find_quote(document[:10] + word, NormalizedText(document)) is None
+
+
+lowercase_words = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz"), min_size=3, max_size=8)
+
+
+@given(st.lists(lowercase_words, min_size=12, max_size=80, unique=True), st.data())
+def test_a_passage_with_one_word_changed_is_reported_where_it_starts(words, data):
+    document, starts = "", []
+    for word in words:
+        if document:
+            document += data.draw(st.sampled_from([" ", "\n", " \n  "]))
+        starts.append(len(document))
+        document += word
+    first = data.draw(st.integers(0, len(words) - 8))
+    last = data.draw(st.integers(first + 8, len(words)))
+    changed = data.draw(st.integers(first + 1, last - 2))
+    quoted = words[first:last]
+    quoted[changed - first] = data.draw(lowercase_words.filter(lambda word: word not in words))
+    quote = " ".join(quoted)
+    assume(find_quote(quote, NormalizedText(document)) is None)
+    close = closest_passage(quote, NormalizedText(document))
+    assert close.line == document.count("\n", 0, starts[first]) + 1
+    edits_from_source = Levenshtein.distance(quote, " ".join(words[first:last]))
+    assert Levenshtein.distance(quote, close.passage) <= edits_from_source
+    # At most 8 edits (16 insertions and deletions) against a quote of at least 31 characters.
+    assert close.similarity >= 0.7
+
+
+@given(st.text(alphabet, max_size=300), st.text(alphabet, min_size=1, max_size=80))
+def test_closest_passage_is_a_passage_of_the_document_scored_against_the_quote(document, quote):
+    close = closest_passage(quote, NormalizedText(document))
+    if not normalize(quote) or not normalize(document):
+        assert close == ClosestPassage(1, 0.0, "")
+        return
+    assert close.passage in " ".join(document.split())
+    assert 1 <= close.line <= document.count("\n") + 1
+    if find_quote(quote, NormalizedText(document)) is not None:
+        assert close.similarity == 1.0
+        return
+    similarity = Indel.normalized_similarity(normalize(quote), normalize(close.passage))
+    assert close.similarity == min(round(similarity, 2), 0.99)
+
+
+@given(st.text(alphabet, min_size=200, max_size=400), st.data())
+def test_a_near_miss_is_never_reported_as_a_perfect_match(document, data):
+    # Dropping one character of a long passage leaves a similarity above 0.995.
+    cut = data.draw(st.integers(0, len(document) - 1))
+    quote = document[:cut] + document[cut + 1 :]
+    assume(find_quote(quote, NormalizedText(document)) is None)
+    assert closest_passage(quote, NormalizedText(document)).similarity == 0.99
 
 
 yaml_scalars = st.one_of(
@@ -191,13 +269,13 @@ def small_models(draw):
 @settings(
     max_examples=5, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
-@given(small_models())
-def test_random_small_models_nuts_agrees_with_exact(arrays):
+@given(arrays=small_models())
+def test_random_small_models_nuts_agrees_with_exact(pymc, arrays):
     from forecast.model.build import build_model
     from forecast.model.exact import exact_posterior
     from forecast.model.sample import agreement_of
 
-    pm = import_pymc()
+    pm = pymc
     exact = exact_posterior(arrays)
     with build_model(arrays):
         idata = pm.sample(

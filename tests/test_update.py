@@ -348,6 +348,7 @@ claims:
 """
 
 
+@pytest.mark.slow
 def test_stored_copy_keeps_the_file_as_written(mini_project, updates, cli):
     (updates / "annotated.yaml").write_text(ANNOTATED)
     result = cli("update", "--evidence", "incoming/annotated.yaml", *SMALL)
@@ -377,6 +378,7 @@ def test_stored_copy_keeps_the_file_as_written(mini_project, updates, cli):
     assert "Claims (7)" in check.stdout
 
 
+@pytest.mark.slow
 def test_stored_copy_is_named_by_judged_on_and_numbered_on_collision(mini_project, updates, cli):
     assert cli("update", "--evidence", "incoming/gale.yaml", *SMALL).exit_code == 0
     # Another file of the same name and date, from another folder.
