@@ -56,8 +56,20 @@ E = "evidence/mini.yaml"
             "judged_by: Test\x00analyst\n",
             "evidence/mini.yaml:2: (file): character U+0000 is not allowed in YAML",
         ),
+        (
+            M,
+            "name: mini\n",
+            "name: &a [*a]\n",
+            "models/mini.yaml:1: name[0]: an alias refers to a node that contains it (a cycle)",
+        ),
+        (
+            E,
+            "judged_by: Test analyst\n",
+            "judged_by: " + "[" * 70 + "]" * 70 + "\n",
+            "evidence/mini.yaml:2: judged_by" + "[0]" * 63 + ": nested more than 64 levels deep",
+        ),
     ],
-    ids=["tiny_rate", "huge_beta", "tiny_beta", "nul_byte"],
+    ids=["tiny_rate", "huge_beta", "tiny_beta", "nul_byte", "alias_cycle", "deep_nesting"],
 )
 def test_check_refuses_what_fit_cannot_compute(mini_project, cli, path, old, new, expected):
     edit(mini_project / path, old, new)

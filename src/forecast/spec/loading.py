@@ -28,6 +28,8 @@ _PLAIN_TAGS = {
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: Anchors and aliases can make a small file expand enormously; stop well before that.
 _MAX_NODES = 200_000
+#: No spec needs deeper nesting; a deeper file is refused before it can exhaust the stack.
+_MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,8 @@ class _Walker:
         self.spans: dict[Loc, tuple[int, int]] = {}
         self.problems: list[Problem] = []
         self.count = 0
+        #: The mappings and sequences being walked, from the root down: a cycle's guard.
+        self.open_nodes: set[int] = set()
 
     def _problem(self, node: yaml.Node, loc: Loc, message: str) -> None:
         self.problems.append(
@@ -160,9 +164,19 @@ class _Walker:
         if node.tag not in _PLAIN_TAGS:
             self._problem(node, loc, f"YAML tag {node.tag!r} is not allowed")
             return None
-        if isinstance(node, yaml.SequenceNode):
-            return [self.walk(item, (*loc, i)) for i, item in enumerate(node.value)]
-        return self._mapping(node, loc)
+        if id(node) in self.open_nodes:
+            self._problem(node, loc, "an alias refers to a node that contains it (a cycle)")
+            return None
+        if len(loc) >= _MAX_DEPTH:
+            self._problem(node, loc, f"nested more than {_MAX_DEPTH} levels deep")
+            return None
+        self.open_nodes.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.walk(item, (*loc, i)) for i, item in enumerate(node.value)]
+            return self._mapping(node, loc)
+        finally:
+            self.open_nodes.discard(id(node))
 
     def _scalar(self, node: yaml.ScalarNode, loc: Loc) -> Any:
         try:
