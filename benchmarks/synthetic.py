@@ -1,4 +1,9 @@
-"""Write a synthetic project of a given size (claims x hypotheses x sources) for benchmarks."""
+"""Write a synthetic project of a given size (claims x hypotheses x sources) for benchmarks.
+
+Source texts and evidence files are split so that each stays under the project's limits
+(``MAX_DOCUMENT_BYTES``, ``MAX_SPEC_BYTES``): 100 000 claims make about 4 texts and 50
+evidence files.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+
+from forecast.constants import MAX_DOCUMENT_BYTES, MAX_SPEC_BYTES
+
+#: About 60 bytes a sentence: a text stays well under MAX_DOCUMENT_BYTES.
+_SENTENCES_PER_TEXT = MAX_DOCUMENT_BYTES // 80
+#: About 500 bytes a claim: an evidence file stays under MAX_SPEC_BYTES.
+_CLAIMS_PER_FILE = 1500
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def write_project(
@@ -22,7 +35,16 @@ def write_project(
     sentences = [
         f"Report {c:04d} says that event {c:04d} took place as described." for c in range(claims)
     ]
-    (root / "seeds" / "reports.txt").write_text("\n".join(sentences) + "\n")
+    document_of = []
+    documents = []
+    for start in range(0, claims, _SENTENCES_PER_TEXT):
+        doc_id = f"reports-{len(documents):02d}"
+        chunk = sentences[start : start + _SENTENCES_PER_TEXT]
+        (root / "seeds" / f"{doc_id}.txt").write_text("\n".join(chunk) + "\n")
+        documents.append(
+            {"id": doc_id, "path": f"seeds/{doc_id}.txt", "title": "Reports", "author": "Generated"}
+        )
+        document_of += [doc_id] * len(chunk)
     model = {
         "name": "synthetic",
         "title": "Synthetic benchmark",
@@ -40,14 +62,7 @@ def write_project(
             }
             for i, h in enumerate(hyp_ids)
         ],
-        "documents": [
-            {
-                "id": "reports",
-                "path": "seeds/reports.txt",
-                "title": "Reports",
-                "author": "Generated",
-            }
-        ],
+        "documents": documents,
         "sources": [
             {
                 "id": s,
@@ -74,7 +89,7 @@ def write_project(
                     {
                         "id": f"a{c:04d}-{src_ids[w]}",
                         "source": src_ids[w],
-                        "document": "reports",
+                        "document": document_of[c],
                         # Distinct passages of the same sentence, one per witness.
                         "quote": sentences[c].split(" says ")[0]
                         if k == 0
@@ -84,14 +99,17 @@ def write_project(
                 ],
             }
         )
-    evidence = {
-        "model": "synthetic",
-        "judged_by": "Generator",
-        "judged_on": "2026-11-30",
-        "claims": claim_items,
-    }
     (root / "models" / "synthetic.yaml").write_text(yaml.safe_dump(model, sort_keys=False))
-    (root / "evidence" / "synthetic.yaml").write_text(yaml.safe_dump(evidence, sort_keys=False))
+    for number, start in enumerate(range(0, claims, _CLAIMS_PER_FILE)):
+        evidence = {
+            "model": "synthetic",
+            "judged_by": "Generator",
+            "judged_on": "2026-11-30",
+            "claims": claim_items[start : start + _CLAIMS_PER_FILE],
+        }
+        text = yaml.dump(evidence, Dumper=_Dumper, sort_keys=False)
+        assert len(text.encode()) < MAX_SPEC_BYTES, "lower _CLAIMS_PER_FILE"
+        (root / "evidence" / f"synthetic-{number:03d}.yaml").write_text(text)
     return root / "models" / "synthetic.yaml"
 
 

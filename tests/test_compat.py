@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 import logging
 import os
 import subprocess
@@ -84,6 +85,7 @@ def _process_state() -> dict:
         "loggers": loggers,
         "warnings_filters": list(warnings.filters),
         "numpy_errors": np.geterr(),
+        "cycle_collector": gc.isenabled(),
     }
 
 

@@ -34,28 +34,42 @@ _MAX_DEPTH = 64
 
 @dataclass(frozen=True)
 class LoadedYaml:
-    """A parsed YAML file: its data and the 1-based line of every key or item in it.
+    """A parsed YAML file: its text, its data, and the 1-based line of every key or item.
 
-    ``text`` is the text parsed (without a byte-order mark); ``spans`` gives, for every mapping
-    entry, the character offsets in ``text`` where its key starts and its value ends.
+    ``text`` is the text parsed (without a byte-order mark). Lines are found when first asked
+    for (a message needs one), by reading the text again: a large file that passes every check
+    never holds them. ``spans`` (only when asked for at parsing) gives, for every mapping entry,
+    the character offsets in ``text`` where its key starts and its value ends.
     """
 
     display: str
     data: Any
-    lines: dict[Loc, int] = field(repr=False)
-    spans: dict[Loc, tuple[int, int]] = field(default_factory=dict, repr=False)
     text: str = field(default="", repr=False)
+    spans: dict[Loc, tuple[int, int]] = field(default_factory=dict, repr=False)
+    _lines: dict[Loc, int] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def lines(self) -> dict[Loc, int]:
+        """The line of every key and item, by location."""
+        if not self._lines and self.text:
+            self._lines.update(_Events(self.text, self.display, lines=True).run().lines)
+        return self._lines
 
     def line(self, loc: Sequence[str | int]) -> int:
         """Line of the innermost node on ``loc`` that the file has (1 if none)."""
+        lines = self.lines
         loc = tuple(loc)
-        while loc and loc not in self.lines:
+        while loc and loc not in lines:
             loc = loc[:-1]
-        return self.lines.get(loc, 1)
+        return lines.get(loc, 1)
 
     def problem(self, loc: Sequence[str | int], message: str) -> Problem:
         """A problem located at ``loc`` in this file."""
         return Problem(self.display, self.line(loc), format_loc(loc), message)
+
+    def without_data(self) -> LoadedYaml:
+        """The same file without its parsed data, once a schema holds it (saves memory)."""
+        return LoadedYaml(self.display, None, self.text, self.spans, self._lines)
 
 
 def format_loc(loc: Sequence[str | int]) -> str:
@@ -90,41 +104,23 @@ def read_text_limited(path: Path, display: str, limit: int, what: str) -> str:
         ) from None
 
 
-def load_yaml(path: Path, display: str | None = None) -> LoadedYaml:
-    """Load one YAML file with line numbers; raise ``SpecError`` on any syntax problem."""
+def load_yaml(path: Path, display: str | None = None, *, spans: bool = False) -> LoadedYaml:
+    """Load one YAML file; raise ``SpecError`` on any syntax problem (see :func:`parse_yaml`)."""
     display = display or str(path)
     text = read_text_limited(path, display, MAX_SPEC_BYTES, "file")
-    return parse_yaml(text, display)
+    return parse_yaml(text, display, spans=spans)
 
 
-def parse_yaml(text: str, display: str) -> LoadedYaml:
-    """Parse YAML text with line numbers; raise ``SpecError`` on any syntax problem."""
+def parse_yaml(text: str, display: str, *, spans: bool = False) -> LoadedYaml:
+    """Parse YAML text into plain data; raise ``SpecError`` on any syntax problem.
+
+    With ``spans``, also record where each mapping entry starts and ends in the text.
+    """
     # YAML ignores a byte-order mark and libyaml's offsets skip it: drop it so ``spans`` index
     # ``text`` with either loader.
     text = text.removeprefix("\ufeff")
-    try:
-        loader = _Loader(text)
-    except yaml.reader.ReaderError as exc:
-        raise SpecError([_reader_problem(display, text, exc)]) from None
-    try:
-        try:
-            node = loader.get_single_node()
-        except yaml.reader.ReaderError as exc:
-            raise SpecError([_reader_problem(display, text, exc)]) from None
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else 1
-            message = f"YAML syntax error: {exc.problem or exc.context}"
-            raise SpecError([Problem(display, line, "(file)", message)]) from None
-        if node is None:
-            raise SpecError([Problem(display, 1, "(file)", "file is empty")])
-        walker = _Walker(loader, display)
-        data = walker.walk(node, ())
-        if walker.problems:
-            raise SpecError(walker.problems)
-        return LoadedYaml(display, data, walker.lines, walker.spans, text)
-    finally:
-        loader.dispose()
+    events = _Events(text, display, spans=spans).run()
+    return LoadedYaml(display, events.data, text, events.spans)
 
 
 def _reader_problem(display: str, text: str, exc: yaml.reader.ReaderError) -> Problem:
@@ -134,75 +130,305 @@ def _reader_problem(display: str, text: str, exc: yaml.reader.ReaderError) -> Pr
     return Problem(display, line, "(file)", f"character U+{code:04X} is not allowed in YAML")
 
 
-class _Walker:
-    """Turn a composed node tree into plain data, recording lines and refusing unsafe tags."""
+_SCALAR_EVENT, _ALIAS_EVENT = yaml.ScalarEvent, yaml.AliasEvent
+_MAPPING_START, _SEQUENCE_START = yaml.MappingStartEvent, yaml.SequenceStartEvent
+_COLLECTION_END = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_STR_TAG = "tag:yaml.org,2002:str"
+#: A key whose entry is left out (it is not a string, or it repeats an earlier key).
+_SKIP = object()
 
-    def __init__(self, loader: Any, display: str):
-        self.loader = loader
-        self.display = display
+
+class _Frame:
+    """A mapping or sequence being read: where it is, what it holds so far."""
+
+    __slots__ = ("anchor", "container", "key", "key_start", "loc")
+
+    def __init__(self, container: Any, loc: Loc, anchor: str | None):
+        self.container = container
+        self.loc = loc
+        self.anchor = anchor
+        self.key: Any = None
+        self.key_start = 0
+
+
+class _Events:
+    """Read YAML as libyaml's events into plain data: one pass, no node tree, no recursion.
+
+    Scalars are resolved and constructed by PyYAML's safe resolver and constructors, so the
+    data is what ``yaml.safe_load`` gives. Unsafe tags, keys that are not strings, duplicate
+    keys, alias cycles, too many nodes (alias expansion) and too deep nesting are problems.
+    """
+
+    def __init__(self, text: str, display: str, *, lines: bool = False, spans: bool = False):
+        self.text, self.display = text, display
+        self.record_lines, self.record_spans = lines, spans
         self.lines: dict[Loc, int] = {}
         self.spans: dict[Loc, tuple[int, int]] = {}
         self.problems: list[Problem] = []
+        self.data: Any = None
         self.count = 0
-        #: The mappings and sequences being walked, from the root down: a cycle's guard.
-        self.open_nodes: set[int] = set()
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.open_anchors: set[str] = set()
+        self.resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
+        #: Plain scalars already read, by their text: resolved values are immutable.
+        self.plain: dict[str, Any] = {}
 
-    def _problem(self, node: yaml.Node, loc: Loc, message: str) -> None:
-        self.problems.append(
-            Problem(self.display, node.start_mark.line + 1, format_loc(loc), message)
+    def run(self) -> _Events:
+        try:
+            loader = _Loader(self.text)
+        except yaml.reader.ReaderError as exc:
+            raise SpecError([_reader_problem(self.display, self.text, exc)]) from None
+        try:
+            self._read(loader)
+        except yaml.reader.ReaderError as exc:
+            raise SpecError([_reader_problem(self.display, self.text, exc)]) from None
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else 1
+            message = f"YAML syntax error: {exc.problem or exc.context}"
+            raise SpecError([Problem(self.display, line, "(file)", message)]) from None
+        finally:
+            loader.dispose()
+        if self.problems:
+            raise SpecError(self.problems)
+        return self
+
+    def _problem(self, mark: Any, loc: Loc, message: str) -> None:
+        self.problems.append(Problem(self.display, mark.line + 1, format_loc(loc), message))
+
+    def _syntax(self, mark: Any, message: str) -> SpecError:
+        return SpecError(
+            [Problem(self.display, mark.line + 1, "(file)", f"YAML syntax error: {message}")]
         )
 
-    def walk(self, node: yaml.Node, loc: Loc) -> Any:
-        self.count += 1
-        if self.count > _MAX_NODES:
-            if self.count == _MAX_NODES + 1:
-                self._problem(node, loc, f"more than {_MAX_NODES} YAML nodes (alias expansion?)")
-            return None
-        self.lines.setdefault(loc, node.start_mark.line + 1)
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node, loc)
-        if node.tag not in _PLAIN_TAGS:
-            self._problem(node, loc, f"YAML tag {node.tag!r} is not allowed")
-            return None
-        if id(node) in self.open_nodes:
-            self._problem(node, loc, "an alias refers to a node that contains it (a cycle)")
-            return None
-        if len(loc) >= _MAX_DEPTH:
-            self._problem(node, loc, f"nested more than {_MAX_DEPTH} levels deep")
-            return None
-        self.open_nodes.add(id(node))
-        try:
-            if isinstance(node, yaml.SequenceNode):
-                return [self.walk(item, (*loc, i)) for i, item in enumerate(node.value)]
-            return self._mapping(node, loc)
-        finally:
-            self.open_nodes.discard(id(node))
+    def _read(self, loader: Any) -> None:
+        stack: list[_Frame] = []
+        documents = 0
+        skipping, after_skip = 0, None  # depth inside a collection that is not read; then what
+        get_event, plain, missing = loader.get_event, self.plain, _SKIP
+        fast = not (self.record_lines or self.record_spans)
+        while True:
+            event = get_event()
+            kind = type(event)
+            if (
+                fast
+                and kind is _SCALAR_EVENT
+                and not skipping
+                and stack
+                and event.anchor is None
+                and event.tag is None
+            ):
+                # The common case, kept short: an untagged scalar inside a collection.
+                if event.implicit[0]:
+                    value = plain.get(event.value, missing)
+                    if value is missing:
+                        value = self._scalar(event, _next_loc(stack[-1]))
+                        if not self.problems:
+                            plain[event.value] = value
+                else:
+                    value = event.value
+                self.count += 1
+                if self.count > _MAX_NODES:
+                    message = f"more than {_MAX_NODES} YAML nodes (alias expansion?)"
+                    self._problem(event.start_mark, _next_loc(stack[-1]), message)
+                    raise SpecError(self.problems)
+                frame = stack[-1]
+                container = frame.container
+                if frame.key is None and type(container) is dict and type(value) is str:
+                    if value in container:
+                        self._problem(event.start_mark, (*frame.loc, value), "duplicate key")
+                        frame.key = _SKIP
+                    else:
+                        frame.key = value
+                    continue
+                if type(container) is list:
+                    container.append(value)
+                    continue
+                if frame.key is not None:
+                    if frame.key is not _SKIP:
+                        container[frame.key] = value
+                    frame.key = None
+                    continue
+                self._place(stack, value, event)  # a key that is not a string
+                continue
+            if kind is yaml.StreamEndEvent:
+                break
+            if kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise self._syntax(event.start_mark, "expected a single document in the stream")
+                continue
+            if kind is yaml.StreamStartEvent or kind is yaml.DocumentEndEvent:
+                continue
+            starts = kind is _MAPPING_START or kind is _SEQUENCE_START
+            if skipping:
+                skipping += 1 if starts else -1 if kind in _COLLECTION_END else 0
+                if not skipping:
+                    after_skip(stack, event)
+                continue
+            if kind in _COLLECTION_END:
+                frame = stack.pop()
+                if frame.anchor is not None:
+                    self.open_anchors.discard(frame.anchor)
+                    first = self.anchors[frame.anchor][1]
+                    self.anchors[frame.anchor] = (frame.container, self.count - first + 1)
+                self._place(stack, frame.container, event)
+                continue
+            frame = stack[-1] if stack else None
+            wants_key = (
+                frame is not None and frame.key is None and isinstance(frame.container, dict)
+            )
+            if wants_key and kind is not _SCALAR_EVENT:  # a collection or an alias as a key
+                self._problem(event.start_mark, frame.loc, "mapping keys must be plain strings")
+                frame.key = _SKIP
+                if starts:
+                    skipping, after_skip = 1, _skip_key
+                continue
+            if frame is not None and frame.key is _SKIP and starts:  # the value of a bad key
+                skipping, after_skip = 1, _discard
+                continue
+            loc = _next_loc(frame)
+            self.count += 1
+            if self.count > _MAX_NODES:
+                message = f"more than {_MAX_NODES} YAML nodes (alias expansion?)"
+                self._problem(event.start_mark, loc, message)
+                raise SpecError(self.problems)
+            if self.record_lines and not wants_key:
+                self.lines.setdefault(loc, event.start_mark.line + 1)
+            if kind is _SCALAR_EVENT:
+                value = self._scalar(event, loc)
+                if event.anchor is not None:
+                    self._anchor(event, value, 1)
+                self._place(stack, value, event)
+            elif kind is _ALIAS_EVENT:
+                self._place(stack, self._alias(event, loc), event)
+            else:
+                problem = self._collection_problem(event, loc)
+                if problem:
+                    self._problem(event.start_mark, loc, problem)
+                    skipping, after_skip = 1, self._place_none
+                    continue
+                opened = _Frame({} if kind is _MAPPING_START else [], loc, event.anchor)
+                if event.anchor is not None:
+                    self._anchor(event, opened.container, self.count)
+                    self.open_anchors.add(event.anchor)
+                stack.append(opened)
+        if documents == 0:
+            raise SpecError([Problem(self.display, 1, "(file)", "file is empty")])
 
-    def _scalar(self, node: yaml.ScalarNode, loc: Loc) -> Any:
+    @staticmethod
+    def _collection_problem(event: Any, loc: Loc) -> str | None:
+        tag = event.tag
+        if tag is not None and tag != "!" and tag not in _PLAIN_TAGS:
+            return f"YAML tag {tag!r} is not allowed"
+        if len(loc) >= _MAX_DEPTH:
+            return f"nested more than {_MAX_DEPTH} levels deep"
+        return None
+
+    def _place_none(self, stack: list[_Frame], event: Any) -> None:
+        self._place(stack, None, event)
+
+    def _place(self, stack: list[_Frame], value: Any, event: Any) -> None:
+        """Put a finished value into the collection being read (or make it the document)."""
+        if not stack:
+            self.data = value
+            return
+        frame = stack[-1]
+        if isinstance(frame.container, list):
+            frame.container.append(value)
+            return
+        if frame.key is None:  # this value is a key
+            if not isinstance(value, str):
+                self._problem(event.start_mark, frame.loc, "mapping keys must be plain strings")
+                frame.key = _SKIP
+            elif value in frame.container:
+                self._problem(event.start_mark, (*frame.loc, value), "duplicate key")
+                frame.key = _SKIP
+            else:
+                frame.key = value
+                frame.key_start = event.start_mark.index
+                if self.record_lines:
+                    self.lines[(*frame.loc, value)] = event.start_mark.line + 1
+            return
+        if frame.key is not _SKIP:
+            frame.container[frame.key] = value
+            if self.record_spans:
+                self.spans[(*frame.loc, frame.key)] = (frame.key_start, event.end_mark.index)
+        frame.key = None
+
+    def _scalar(self, event: Any, loc: Loc) -> Any:
+        tag, value = event.tag, event.value
+        if tag is None or tag == "!":
+            key = (value, event.implicit)
+            tag = self.resolved.get(key)
+            if tag is None:
+                tag = self.resolved[key] = _RESOLVER.resolve(yaml.ScalarNode, value, event.implicit)
+        if tag == _STR_TAG:
+            return value
+        construct = _CONSTRUCTOR.yaml_constructors.get(tag)
+        if construct is None:
+            problem = f"could not determine a constructor for the tag {tag!r}"
+            self._problem(event.start_mark, loc, f"YAML tag {tag!r} is not allowed ({problem})")
+            return None
+        node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
         try:
-            return self.loader.construct_object(node, deep=True)
+            return construct(_CONSTRUCTOR, node)
         except yaml.constructor.ConstructorError as exc:
-            self._problem(node, loc, f"YAML tag {node.tag!r} is not allowed ({exc.problem})")
+            self._problem(event.start_mark, loc, f"YAML tag {tag!r} is not allowed ({exc.problem})")
             return None
         except ValueError:
             # A timestamp that is no calendar date (2025-02-30): keep the text, so the schema
             # reports it where a date is expected.
-            return node.value
+            return value
 
-    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = self._scalar(key_node, loc) if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str):
-                self._problem(key_node, loc, "mapping keys must be plain strings")
-                continue
-            if key in out:
-                self._problem(key_node, (*loc, key), "duplicate key")
-                continue
-            self.lines[(*loc, key)] = key_node.start_mark.line + 1
-            self.spans[(*loc, key)] = (key_node.start_mark.index, value_node.end_mark.index)
-            out[key] = self.walk(value_node, (*loc, key))
-        return out
+    def _anchor(self, event: Any, value: Any, size: int) -> None:
+        if event.anchor in self.anchors:
+            raise self._syntax(event.start_mark, f"found duplicate anchor {event.anchor!r}")
+        self.anchors[event.anchor] = (value, size)
+
+    def _alias(self, event: Any, loc: Loc) -> Any:
+        anchor = event.anchor
+        if anchor in self.open_anchors:
+            self._problem(
+                event.start_mark, loc, "an alias refers to a node that contains it (a cycle)"
+            )
+            return None
+        if anchor not in self.anchors:
+            raise self._syntax(event.start_mark, f"found undefined alias {anchor!r}")
+        value, size = self.anchors[anchor]
+        self.count += size - 1  # an alias stands for every node it repeats
+        if self.count > _MAX_NODES:
+            self._problem(
+                event.start_mark, loc, f"more than {_MAX_NODES} YAML nodes (alias expansion?)"
+            )
+            raise SpecError(self.problems)
+        return value
+
+
+def _next_loc(frame: _Frame | None) -> Loc:
+    """Where the next value read goes (for a mapping key: the mapping itself)."""
+    if frame is None:
+        return ()
+    if isinstance(frame.container, list):
+        return (*frame.loc, len(frame.container))
+    if frame.key is None or frame.key is _SKIP:
+        return frame.loc
+    return (*frame.loc, frame.key)
+
+
+def _skip_key(stack: list[_Frame], event: Any) -> None:
+    """After a key that is a collection: its value is left out too."""
+    stack[-1].key = _SKIP
+
+
+def _discard(stack: list[_Frame], event: Any) -> None:
+    """After the value of a key that was left out."""
+    stack[-1].key = None
+
+
+#: PyYAML's safe resolver and constructors, used one scalar at a time (no state is kept).
+_RESOLVER = yaml.resolver.Resolver()
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 
 def dump_yaml(data: Any) -> str:

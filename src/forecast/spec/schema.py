@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -66,6 +68,18 @@ def parse_judgment(value: Any) -> Judgment:
     """Read an ICD-203 word, a number in [0, 1] or a range [lo, hi] into a :class:`Judgment`."""
     if isinstance(value, Judgment):
         return value
+    if isinstance(value, str | float | int) and not isinstance(value, bool):
+        return _parse_scalar_judgment(value, type(value))
+    return _parse_judgment(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_scalar_judgment(value: str | float | int, kind: type) -> Judgment:
+    """A word or a number: the same few recur thousands of times in a large project."""
+    return _parse_judgment(value)
+
+
+def _parse_judgment(value: Any) -> Judgment:
     if isinstance(value, str):
         word = " ".join(value.lower().split())
         band = WORD_TO_BAND.get(word)
@@ -298,15 +312,41 @@ class EvidenceFile(Schema):
 # --- validated records -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Where:
-    """A place in a spec file."""
+    """A place in a spec file: its path, and its line, looked up only when first asked for.
 
-    path: str
-    line: int
+    A project that passes every check never needs most lines; finding them means reading the
+    file's text again, which a large project should not pay for on every run.
+    """
+
+    __slots__ = ("_find_line", "_line", "path")
+
+    def __init__(self, path: str, line: int | Callable[[], int]):
+        self.path = path
+        self._line = line if isinstance(line, int) else None
+        self._find_line = None if isinstance(line, int) else line
+
+    @property
+    def line(self) -> int:
+        """The 1-based line."""
+        if self._line is None:
+            assert self._find_line is not None
+            self._line, self._find_line = self._find_line(), None
+        return self._line
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}"
+
+    def __repr__(self) -> str:
+        return f"Where({self.path!r}, {self.line})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Where):
+            return NotImplemented
+        return (self.path, self.line) == (other.path, other.line)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.line))
 
 
 @dataclass(frozen=True)
@@ -368,7 +408,7 @@ class SourceRecord:
         return cls(source, where, fixed, alpha, beta, float(judgment))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AttestationRecord:
     """A verified attestation; ``counted`` is False for restatements and repeated witnesses."""
 
@@ -385,7 +425,7 @@ class AttestationRecord:
     not_counted_because: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClaimRecord:
     """A validated claim: judgments as vectors in hypothesis order, and its attestations."""
 

@@ -119,7 +119,7 @@ def plan_update(
     except SpecError as exc:
         raise EvidenceError(exc.problems) from None
 
-    loaded = load_yaml(evidence_path, display_path(evidence_path))
+    loaded = load_yaml(evidence_path, display_path(evidence_path), spans=True)
     parsed = parse_file(loaded, EvidenceFile)
     data = dict(loaded.data)
     taken: set[Path] = set()
