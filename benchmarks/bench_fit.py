@@ -5,7 +5,9 @@
 (a) import pymc, (b) `forecast fit` on the seed model with a warm compile cache,
 (c) `forecast fit --method exact`, (d) `forecast fit` on a synthetic model of 1000 claims x
 10 hypotheses x 20 sources, end to end, (e) `forecast update` of one claim against (b), and the
-start-up of (f) `forecast --help` and (g) `forecast check` on the seed model.
+start-up of (f) `forecast --help` and (g) `forecast check` on the seed model, and (h)
+`forecast check` on a synthetic project of 100 000 claims x 10 hypotheses x 20 sources, with its
+peak memory (``--no-scale`` leaves (h) out).
 Each job runs once to warm caches, then ``--repeat`` times; the median is reported.
 """
 
@@ -30,6 +32,20 @@ sys.path.insert(0, str(HERE))
 from synthetic import write_project  # noqa: E402
 
 FORECAST = [sys.executable, "-m", "forecast"]
+
+
+def timed_with_memory(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall time and peak resident memory (GB) of one run of a command."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if peak <= before:
+        raise RuntimeError("a larger child ran before; run the scale job in its own process")
+    return seconds, peak / 1024**2
 
 
 def timed(command: list[str], cwd: Path, repeat: int) -> float:
@@ -66,11 +82,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--write", type=Path, default=None)
+    parser.add_argument("--no-scale", action="store_true")
     args = parser.parse_args()
 
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        if not args.no_scale:
+            # First, so that no larger child has run: ru_maxrss is the largest child so far.
+            scale = tmp / "scale"
+            write_project(scale, claims=100_000, hypotheses=10, sources=20)
+            figures["h"], figures["h_gb"] = timed_with_memory([*FORECAST, "check"], scale)
+            shutil.rmtree(scale)
         seed = copy_seed_project(tmp / "seed")
         synthetic = tmp / "synthetic"
         write_project(synthetic, claims=1000, hypotheses=10, sources=20)
@@ -104,6 +127,8 @@ def main() -> None:
         ("f", "forecast --help", figures["f"]),
         ("g", "forecast check (seed model)", figures["g"]),
     ]
+    if "h" in figures:
+        rows.append(("h", "forecast check (100 000 claims x 10 x 20, one run)", figures["h"]))
     lines = [
         f"Benchmark of {dt.date.today().isoformat()} on {machine()}",
         f"median of {args.repeat} runs after one warm-up; ratios against (a) in the same run",
@@ -125,6 +150,11 @@ def main() -> None:
         f"- f = {figures['f']:.2f} s, g = {figures['g']:.2f} s (target < 1 s each; "
         f"{figures['f'] / a:.2f} and {figures['g'] / a:.2f} of (a))"
     )
+    if "h" in figures:
+        lines.append(
+            f"- h = {figures['h']:.1f} s (target < 30 s), peak memory {figures['h_gb']:.2f} GB "
+            "(target < 1 GB)"
+        )
     text = "\n".join(lines)
     print(text)
     if args.write:

@@ -227,3 +227,39 @@ def test_recovery_removes_temporary_files_and_unpublished_runs(mini_project, cli
     assert keep.read_text() == "mine"
     assert not published.exists()  # replaced by the new fit, as every publish does
     assert (mini_project / "results" / "mini" / "summary.json").is_file()
+
+
+def test_ctrl_c_is_held_until_the_block_ends_and_the_handler_restored():
+    import signal
+
+    from forecast.store.recovery import interrupts_deferred
+
+    before = signal.getsignal(signal.SIGINT)
+    reached_the_end = False
+    with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+        signal.raise_signal(signal.SIGINT)
+        reached_the_end = True  # the interrupt did not cut the block short
+    assert reached_the_end
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_the_library_works_from_another_thread(mini_project):
+    """Signals reach only the main thread: elsewhere nothing is deferred, and nothing breaks."""
+    import threading
+
+    from forecast import Project
+
+    outcome = {}
+
+    def work():
+        try:
+            report = Project.open(mini_project).fit(method="exact", plots=False)
+            outcome["published"] = report.published
+        except BaseException as exc:  # reported to the test below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=120)
+    assert "error" not in outcome, outcome.get("error")
+    assert (outcome["published"] / "summary.json").is_file()
