@@ -78,6 +78,14 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def publish(text: str, results: Path | None) -> None:
+    """Print a benchmark's table, and append it to the results file if one is given."""
+    print(text)
+    if results:
+        previous = results.read_text() if results.exists() else "# Benchmark results\n"
+        results.write_text(previous.rstrip("\n") + "\n\n" + text + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=2)
@@ -155,11 +163,7 @@ def main() -> None:
             f"- h = {figures['h']:.1f} s (target < 30 s), peak memory {figures['h_gb']:.2f} GB "
             "(target < 1 GB)"
         )
-    text = "\n".join(lines)
-    print(text)
-    if args.write:
-        previous = args.write.read_text() if args.write.exists() else "# Benchmark results\n"
-        args.write.write_text(previous.rstrip("\n") + "\n\n" + text + "\n")
+    publish("\n".join(lines), args.write)
 
 
 if __name__ == "__main__":

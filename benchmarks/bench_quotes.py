@@ -28,7 +28,7 @@ from forecast.spec.quotes import NormalizedText, closest_passage, find_quote
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_fit import machine, timed  # noqa: E402
+from bench_fit import machine, publish, timed  # noqa: E402
 
 FORECAST = [sys.executable, "-m", "forecast"]
 QUOTE_LENGTH = 200
@@ -201,11 +201,7 @@ def main() -> None:
         f"- q = {search:.3f} s (target < 1 s): {answer}",
         f"- k = {check:.3f} s (target < 3 s), exit 2 (quoted from line {quoted_line}): {problem}",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if args.write:
-        previous = args.write.read_text() if args.write.exists() else "# Benchmark results\n"
-        args.write.write_text(previous.rstrip("\n") + "\n\n" + text + "\n")
+    publish("\n".join(lines), args.write)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,27 @@ def fix_reliabilities(root: Path) -> None:
         )
 
 
+def prepare_exact_updates(root: Path) -> Path:
+    """Fix every reliability and copy the update files, their new source's reliability fixed too.
+
+    The model then has no free parameter: fits and updates use the exact engine, no sampling.
+    """
+    fix_reliabilities(root)
+    shutil.copytree(FIXTURES / "updates", root / "incoming")
+    edit(
+        root / "incoming/gale.yaml",
+        "    grade_rationale: Keeps the official log.\n",
+        "    grade_rationale: Keeps the official log.\n    reliability: 0.7\n",
+    )
+    return root
+
+
+@pytest.fixture
+def exact_project(mini_project) -> Path:
+    """The mini project, prepared by :func:`prepare_exact_updates`; the working directory."""
+    return prepare_exact_updates(mini_project)
+
+
 def make_judgments_uniform(root: Path) -> None:
     """Give every mini claim the same judgment under every hypothesis."""
     path = root / "evidence/mini.yaml"

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, copy_project, edit, fix_reliabilities, tree_hash
+from conftest import FIXTURES, copy_project, edit, tree_hash
 from forecast.spec.layout import Layout
 from forecast.store.ledger import Ledger
 
@@ -167,21 +167,6 @@ def test_a_failed_write_of_results_is_one_line_and_leaves_results_as_they_were(
     assert result.exit_code == 1
     assert result.stderr == f"Error: results/.runs/x: {os.strerror(code)}\n"
     assert tree_hash(mini_project) == before
-
-
-@pytest.fixture
-def exact_project(mini_project):
-    """The mini project with fixed reliabilities and an update whose source is fixed too."""
-    import shutil
-
-    fix_reliabilities(mini_project)
-    shutil.copytree(FIXTURES / "updates", mini_project / "incoming")
-    edit(
-        mini_project / "incoming/gale.yaml",
-        "    grade_rationale: Keeps the official log.\n",
-        "    grade_rationale: Keeps the official log.\n    reliability: 0.7\n",
-    )
-    return mini_project
 
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EACCES])

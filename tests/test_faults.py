@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, copy_project, edit, fix_reliabilities
+from conftest import FIXTURES, copy_project, prepare_exact_updates
 from fault_injection import Injector, interrupt
 from forecast import EvidenceError, Interrupted, Project
 from forecast.spec.layout import RUN_FOLDER, TEMPORARY, Layout
@@ -92,14 +92,7 @@ def ledger_agrees_with_tree(root: Path) -> None:
 def template(tmp_path_factory):
     """A fitted mini project with fixed reliabilities, an update file, and both end states."""
     base = tmp_path_factory.mktemp("faults")
-    root = copy_project(FIXTURES / "mini", base / "template")
-    fix_reliabilities(root)
-    shutil.copytree(FIXTURES / "updates", root / "incoming")
-    edit(
-        root / "incoming/gale.yaml",
-        "    grade_rationale: Keeps the official log.\n",
-        "    grade_rationale: Keeps the official log.\n    reliability: 0.7\n",
-    )
+    root = prepare_exact_updates(copy_project(FIXTURES / "mini", base / "template"))
     Project.open(root).fit(plots=False)
     before = state(root)
     done = copy_with_links(root, base / "done")

@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from conftest import FIXTURES, copy_project, edit, fix_reliabilities, tree_hash
+from conftest import FIXTURES, tree_hash
 from forecast import LedgerError, Project
 from forecast.spec.layout import Layout
 from forecast.store.ledger import GENESIS, SCHEMA_VERSION, Ledger, canonical_json, chain_hash
@@ -22,21 +22,6 @@ def legacy(tmp_path, monkeypatch):
     """A copy of a project whose ledger 0.2.0 wrote (schema 0, absolute run paths)."""
     root = tmp_path / "legacy"
     shutil.copytree(LEGACY, root)
-    monkeypatch.chdir(root)
-    return root
-
-
-@pytest.fixture
-def exact_project(tmp_path, monkeypatch):
-    """The mini project with fixed reliabilities, and update files whose sources are fixed too."""
-    root = copy_project(FIXTURES / "mini", tmp_path / "mini")
-    fix_reliabilities(root)
-    shutil.copytree(FIXTURES / "updates", root / "incoming")
-    edit(
-        root / "incoming/gale.yaml",
-        "    grade_rationale: Keeps the official log.\n",
-        "    grade_rationale: Keeps the official log.\n    reliability: 0.7\n",
-    )
     monkeypatch.chdir(root)
     return root
 
