@@ -64,18 +64,19 @@ def evidence_arrays(spec: Spec) -> EvidenceArrays:
     claims = sorted(spec.claims, key=lambda c: c.id)
     sampled: list[str] = sorted(
         {
-            a.source_id
+            a.witness_id
             for c in claims
             if not c.is_opinion
             for a in c.counted_attestations
-            if spec.sources[a.source_id].sampled
+            if spec.sources[a.witness_id].sampled
         }
     )
     slot_of = {source_id: i for i, source_id in enumerate(sampled)}
     pair_claim, pair_source, pair_slot, pair_fixed, say_anyway = [], [], [], [], []
     for c_index, claim in enumerate(claims):
         for attestation in sorted(claim.counted_attestations, key=lambda a: a.id):
-            source = spec.sources[attestation.source_id]
+            # A member of an organisation testifies as the organisation, with its reliability.
+            source = spec.sources[attestation.witness_id]
             pair_claim.append(c_index)
             pair_source.append(source.id)
             say_anyway.append(attestation.say_anyway)

@@ -42,6 +42,44 @@ class CheckReport(Report):
             out[attestation.document_id][1] += int(attestation.counted)
         return {doc_id: (n, k) for doc_id, (n, k) in out.items()}
 
+    def _claims(self) -> list[dict[str, Any]]:
+        """Per claim: its kind as treated, and its witnesses after organisations and restates."""
+        spec = self.spec
+        out = []
+        for claim in spec.claims:
+            witnesses: dict[str, list[str]] = {}
+            for a in claim.counted_attestations:
+                witnesses.setdefault(a.witness_id, [])
+            for a in claim.attestations:
+                if a.witness_id in witnesses and a.witness_id != a.source_id:
+                    witnesses[a.witness_id].append(a.source_id)
+            named = [
+                f"{w} (through {', '.join(sorted(set(members)))})" if members else w
+                for w, members in witnesses.items()
+            ]
+            if claim.kind == "outcome":
+                kind = "outcome: observed, no witnesses"
+            elif claim.is_opinion and claim.kind != "opinion":
+                reliabilities = ", ".join(
+                    f"{spec.sources[w].judgment_reliability:g}" for w in witnesses
+                )
+                kind = (
+                    f"{claim.kind} treated as an opinion (its judgments are all 0 or 1): "
+                    f"judgment reliability {reliabilities or '—'} applies"
+                )
+            else:
+                kind = claim.kind
+            counted_as = (
+                kind
+                if claim.kind == "outcome"
+                else f"{kind}; witnesses: " + (", ".join(named) or "(none)")
+            )
+            out.append(
+                {"claim": claim.id, "kind": claim.kind, "opinion": claim.is_opinion,
+                 "witnesses": list(witnesses), "counted_as": counted_as}
+            )  # fmt: skip
+        return out
+
     def _rows(self) -> list[dict[str, Any]]:
         spec = self.spec
         kinds = {c.id: c.kind for c in spec.claims}
@@ -55,6 +93,7 @@ class CheckReport(Report):
                 "title": spec.documents[a.document_id].document.title,
                 "path": spec.documents[a.document_id].display_path,
                 "found_at": a.found_at,
+                "witness": a.witness_id,
                 "counted": a.counted,
                 "not_counted_because": a.not_counted_because,
             }
@@ -88,11 +127,13 @@ class CheckReport(Report):
                     "alpha": s.alpha,
                     "beta": s.beta,
                     "judgment_reliability": s.judgment_reliability,
+                    "speaks_for": s.source.speaks_for,
                 }
                 for s in spec.sources.values()
             ],
             "claims_by_kind": self.claims_by_kind,
             "directly_asserting": [c.id for c in spec.claims if c.directly_asserts],
+            "claims": self._claims(),
             "documents": [
                 {
                     "id": doc_id,
@@ -131,6 +172,13 @@ class CheckReport(Report):
                 if source.fixed_reliability is not None
                 else f"Beta({source.alpha:g}, {source.beta:g}) mean {source.prior_mean:.2f}"
             )
+            organisation = source.source.speaks_for
+            if organisation:
+                lines.append(
+                    f"  {source.id:<18} speaks for {organisation}: counted as {organisation}, "
+                    f"with its reliability (its own grade {grade.grade} is not used)"
+                )
+                continue
             lines.append(
                 f"  {source.id:<18} {grade.grade} ({grade.label}); reliability {prior}; "
                 f"on judgment {source.judgment_reliability:.2f}"
@@ -139,6 +187,8 @@ class CheckReport(Report):
         lines += ["", f"Claims ({len(spec.claims)}): {kinds}"]
         direct = [c.id for c in spec.claims if c.directly_asserts]
         lines.append(f"Directly asserts a hypothesis: {', '.join(direct) if direct else '(none)'}")
+        lines += ["", "Claims as counted (kind as treated; the witnesses that count):"]
+        lines += [f"  {c['claim']:<32} {c['counted_as']}" for c in self._claims()]
         lines += ["", f"Documents ({len(spec.documents)}):"]
         for doc_id, (n, k) in self.attestations_by_document.items():
             record = spec.documents[doc_id]

@@ -409,6 +409,7 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec |
     registries = _index(checker, model_file, files)
     _check_hypotheses(checker, registries)
     _check_derivation(checker, registries)
+    _check_organisations(checker, registries)
     resolved = _Resolved()
     resolved.documents, resolved.texts = _read_documents(checker, registries)
     resolved.sources = {
@@ -420,8 +421,11 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec |
     _check_restatements(checker, registries, resolved)
     _check_claims_attested(checker, registries, resolved)
     _check_contradictions(checker, registries, resolved)
-    claims = _claim_records(registries, resolved, _count_witnesses(registries, resolved))
+    counted = _count_witnesses(registries, resolved)
+    _check_restated_are_counted(checker, registries, counted)
+    claims = _claim_records(registries, resolved, counted)
     _check_opinions(checker, registries, claims, resolved.sources)
+    _warn_unused_reliabilities(checker, registries, claims)
     _warn_near_duplicates(checker, registries.attestations)
     _warn_claims_after_window(checker, registries)
     _check_model_has_claims(checker, registries)
@@ -793,16 +797,22 @@ def _check_one_rate(
     if cid in resolved.thetas and _is_opinion(kind, resolved.thetas[cid][0]):
         kind = "opinion"
     rate = att.say_anyway if att.say_anyway is not None else SAY_ANYWAY_DEFAULTS[kind]
-    previous = resolved.rates.get((att.source, cid))
+    witness = _witness(registries, att.source)
+    previous = resolved.rates.get((witness, cid))
     if previous is not None and previous[0] != rate:
+        who = f"source {att.source!r}"
+        pair = "(source, claim)"
+        if witness != att.source or previous[1].item.source != att.source:
+            who = f"organisation {witness!r} (through {previous[1].item.source!r})"
+            pair = "(organisation, claim)"
         checker.add(
             entry.problem(
                 "say_anyway",
-                f"source {att.source!r} has rate {previous[0]} for claim {cid!r} in "
-                f"{previous[1].item.id!r}; one (source, claim) pair has one rate",
+                f"{who} has rate {previous[0]} for claim {cid!r} in "
+                f"{previous[1].item.id!r}; one {pair} pair has one rate",
             )
         )
-    resolved.rates.setdefault((att.source, cid), (rate, entry))
+    resolved.rates.setdefault((witness, cid), (rate, entry))
 
 
 # --- derived documents: a copy restates, it does not testify again ------------------------
@@ -826,31 +836,48 @@ def _check_restatements(checker: _Checker, registries: _Registries, resolved: _R
 def _check_restates(
     checker: _Checker, registries: _Registries, entry: _Entry, ancestors: list[str]
 ) -> None:
-    """``restates`` names an attestation of the same claim in a document this one derives from."""
+    """``restates`` names another attestation of the same claim that counts.
+
+    In a derived document it may be one in a document this one derives from (a copy restates
+    its parent, whoever the source); anywhere it may be another source's (an endorsement, or a
+    repetition of someone else's report, which adds no witness).
+    """
     att = entry.item
     target = registries.attestations.get(att.restates)
     claim_of = registries.claim_of
-    if not ancestors:
-        checker.add(
-            entry.problem("restates", f"document {att.document!r} is not derived from another")
-        )
-    elif target is None:
+    if target is None:
         message = _unknown("attestation", att.restates, registries.attestations, itself=att.id)
         checker.add(entry.problem("restates", message))
-    elif target.item.document not in ancestors:
-        checker.add(
-            entry.problem(
-                "restates",
-                f"{att.restates!r} is in {target.item.document!r}, not in a document "
-                f"{att.document!r} derives from",
-            )
-        )
     elif claim_of[att.restates] != claim_of[att.id]:
         checker.add(
             entry.problem(
                 "restates",
                 f"{att.restates!r} attests claim {claim_of[att.restates]!r}, "
                 f"not {claim_of[att.id]!r}",
+            )
+        )
+    elif target.item.restates is not None:
+        checker.add(
+            entry.problem(
+                "restates",
+                f"{att.restates!r} itself restates {target.item.restates!r}: name the "
+                "attestation that counts",
+            )
+        )
+    elif target.item.document in ancestors:
+        return
+    elif target.item.source == att.source:
+        where = (
+            f"{att.restates!r} is in {target.item.document!r}, not in a document "
+            f"{att.document!r} derives from"
+            if ancestors
+            else f"{att.restates!r} is by the same source {att.source!r}"
+        )
+        checker.add(
+            entry.problem(
+                "restates",
+                f"{where}: outside a copy, a source does not restate itself (its repeated "
+                "reports of a claim count once anyway)",
             )
         )
 
@@ -893,15 +920,27 @@ def _count_witnesses(
         cid = registries.claim_of[aid]
         if cid not in registries.claims or aid not in resolved.verified:
             continue
-        rate = resolved.rates[(att.source, cid)][0]
+        witness = _witness(registries, att.source)
+        rate = resolved.rates[(witness, cid)][0]
         counted, because = True, None
         if att.restates is not None:
-            counted, because = False, f"restates {att.restates} from a parent document"
-        elif att.source in source_seen[cid]:
+            target = registries.attestations.get(att.restates, entry).item
             counted = False
-            because = f"source already counted for this claim via {source_seen[cid][att.source]}"
+            because = (
+                f"restates {att.restates} from a parent document"
+                if target.document in _ancestors(att.document, resolved.documents)
+                else f"repeats or endorses {att.restates} ({target.source}): not a witness"
+            )
+        elif witness in source_seen[cid]:
+            counted = False
+            first = source_seen[cid][witness]
+            because = (
+                f"source already counted for this claim via {first}"
+                if witness == att.source
+                else f"speaks for {witness}, already counted for this claim via {first}"
+            )
         else:
-            source_seen[cid][att.source] = aid
+            source_seen[cid][witness] = aid
         records[cid].append(
             AttestationRecord(
                 id=aid,
@@ -915,9 +954,83 @@ def _count_witnesses(
                 found_at=resolved.verified[aid],
                 counted=counted,
                 not_counted_because=because,
+                witness_id=witness,
             )
         )
     return records
+
+
+def _witness(registries: _Registries, source_id: str) -> str:
+    """Who testifies for a source in the likelihood: its organisation, if it speaks for one."""
+    entry = registries.sources.get(source_id)
+    organisation = entry.item.speaks_for if entry is not None else None
+    return organisation if organisation in registries.sources else source_id
+
+
+def _check_restated_are_counted(
+    checker: _Checker, registries: _Registries, records: dict[str, list[AttestationRecord]]
+) -> None:
+    """A restatement or endorsement names an attestation that counts (no chains)."""
+    counted = {a.id: a for claim in records.values() for a in claim}
+    for record in (a for claim in records.values() for a in claim):
+        target = counted.get(record.restates or "")
+        if target is not None and not target.counted:
+            checker.add(
+                registries.attestations[record.id].problem(
+                    "restates",
+                    f"{target.id!r} does not count ({target.not_counted_because}): name the "
+                    "attestation that counts",
+                )
+            )
+
+
+def _check_organisations(checker: _Checker, registries: _Registries) -> None:
+    """``speaks_for`` names a declared source that speaks for no one (one level only)."""
+    for entry in registries.sources.values():
+        organisation = entry.item.speaks_for
+        if organisation is None:
+            continue
+        if organisation not in registries.sources:
+            message = _unknown("source", organisation, registries.sources, itself=entry.item.id)
+            checker.add(entry.problem("speaks_for", message))
+        elif organisation == entry.item.id:
+            checker.add(entry.problem("speaks_for", "a source does not speak for itself"))
+        elif registries.sources[organisation].item.speaks_for is not None:
+            above = registries.sources[organisation].item.speaks_for
+            checker.add(
+                entry.problem(
+                    "speaks_for",
+                    f"{organisation!r} speaks for {above!r} itself: one level only (let "
+                    f"{entry.item.id!r} speak for {above!r})",
+                )
+            )
+
+
+def _warn_unused_reliabilities(
+    checker: _Checker, registries: _Registries, claims: list[ClaimRecord]
+) -> None:
+    """A source's reliability setting that applies to none of its attestations is a warning.
+
+    ``reliability`` applies to the acts and statements it counts for, ``judgment_reliability``
+    to the opinions; a member of an organisation counts with the organisation's.
+    """
+    uses: dict[str, set[str]] = defaultdict(set)
+    for claim in claims:
+        for att in claim.counted_attestations:
+            uses[att.witness_id].add("judgment_reliability" if claim.is_opinion else "reliability")
+    for source_id, entry in registries.sources.items():
+        for setting in ("reliability", "judgment_reliability"):
+            if getattr(entry.item, setting) is None or setting in uses[source_id]:
+                continue
+            why = (
+                f"it speaks for {entry.item.speaks_for!r}, whose setting applies"
+                if entry.item.speaks_for
+                else "none of its counted attestations is "
+                + ("an opinion" if setting == "judgment_reliability" else "an act or a statement")
+            )
+            checker.warnings.append(
+                entry.problem(setting, f"{setting} is set but applies to no attestation: {why}")
+            )
 
 
 # --- claims -------------------------------------------------------------------------------
@@ -1040,7 +1153,7 @@ def opinion_likelihood_ratio(claim: ClaimRecord, sources: dict[str, SourceRecord
     counted = claim.counted_attestations
     if not counted:
         return 1.0
-    r = np.array([sources[a.source_id].judgment_reliability for a in counted])
+    r = np.array([sources[a.witness_id].judgment_reliability for a in counted])
     rate = np.array([a.say_anyway for a in counted])
     log_lik = one_claim_log_likelihood(np.asarray(claim.theta), r, rate)
     return float(np.exp(log_lik.max() - log_lik.min()))
@@ -1067,11 +1180,11 @@ def _check_opinions(
                 )
             )
         for att in claim.counted_attestations:
-            source = sources[att.source_id]
+            source = sources[att.witness_id]
             term = one_claim_log_likelihood(
                 np.asarray(claim.theta), source.judgment_reliability, att.say_anyway
             )
-            per_source[att.source_id] = per_source.get(att.source_id, 0.0) + term
+            per_source[att.witness_id] = per_source.get(att.witness_id, 0.0) + term
     for source_id, total in sorted(per_source.items()):
         ratio = float(np.exp(total.max() - total.min()))
         if ratio > SOURCE_OPINION_LR_CAP:
@@ -1128,6 +1241,11 @@ def _warn_near_duplicates(checker: _Checker, attestations: dict[str, _Entry]) ->
 # --- the spec's fingerprint ---------------------------------------------------------------
 
 
+def _if_set(**fields: Any) -> list[Any]:
+    """Optional fields for the hash, named, and only when set: older specs hash as before."""
+    return [[name, value] for name, value in fields.items() if value is not None]
+
+
 def spec_hash(
     model: ModelFile,
     claims: list[ClaimRecord],
@@ -1143,13 +1261,29 @@ def spec_hash(
         "model": model.name,
         "hypotheses": [[h.id, h.prior] for h in model.hypotheses],
         "sources": [
-            [s.id, s.fixed_reliability, s.alpha, s.beta, s.judgment_reliability]
+            [
+                s.id,
+                s.fixed_reliability,
+                s.alpha,
+                s.beta,
+                s.judgment_reliability,
+                *_if_set(speaks_for=s.source.speaks_for),
+            ]
             for s in sorted(sources.values(), key=lambda s: s.id)
         ],
         "claims": [
             [c.id, c.kind, list(c.theta), c.is_opinion]
             + [
-                [a.id, a.source_id, a.document_id, a.quote, a.say_anyway, a.counted]
+                [
+                    a.id,
+                    a.source_id,
+                    a.document_id,
+                    a.quote,
+                    a.say_anyway,
+                    a.counted,
+                    *_if_set(restates=a.restates),
+                    *_if_set(witness=a.witness_id if a.witness_id != a.source_id else None),
+                ]
                 for a in c.attestations
             ]
             for c in claims

@@ -220,6 +220,9 @@ class Source(Schema):
     grade_rationale: Text
     reliability: Annotated[float | BetaPrior | None, BeforeValidator(_parse_reliability)] = None
     judgment_reliability: Reliability | None = None
+    #: The organisation whose line this source voices: in the likelihood it counts as that
+    #: source, with that source's reliability (one level only).
+    speaks_for: Id | None = None
 
 
 class Window(Schema):
@@ -423,6 +426,8 @@ class AttestationRecord:
     found_at: str
     counted: bool
     not_counted_because: str | None = None
+    #: Who testifies in the likelihood: the source, or the organisation it speaks for.
+    witness_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
