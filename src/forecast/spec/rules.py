@@ -974,7 +974,8 @@ def _check_restated_are_counted(
     counted = {a.id: a for claim in records.values() for a in claim}
     for record in (a for claim in records.values() for a in claim):
         target = counted.get(record.restates or "")
-        if target is not None and not target.counted:
+        # A target that restates in its turn was refused already, naming the chain.
+        if target is not None and not target.counted and target.restates is None:
             checker.add(
                 registries.attestations[record.id].problem(
                     "restates",
