@@ -81,14 +81,15 @@ def edit(path: Path, old: str, new: str, count: int = 1) -> None:
 
 def fix_reliabilities(root: Path) -> None:
     """Give every mini source a fixed reliability: the model has no free parameter."""
-    for rationale, value in [
-        ("Local reporter.", 0.6),
-        ("Interested party.", 0.35),
-        ("Cannot be judged.", 0.5),
-        ("Copies others.", 0.1),
+    for path, rationale, value in [
+        ("models/mini.yaml", "Local reporter.", 0.6),
+        ("models/mini.yaml", "Interested party.", 0.35),
+        ("models/mini.yaml", "Cannot be judged.", 0.5),
+        ("models/mini.yaml", "Copies others.", 0.1),
+        ("evidence/port.yaml", "Runs the harbour and reports on its own operations.", 0.55),
     ]:
         edit(
-            root / "models/mini.yaml",
+            root / path,
             f"    grade_rationale: {rationale}\n",
             f"    grade_rationale: {rationale}\n    reliability: {value}\n",
         )

@@ -470,7 +470,7 @@ def test_claim_dated_after_the_window_warns(mini_project, cli):
         "  warning: evidence/mini.yaml:8: claims[0].date: claim dated 2025-03-03, after the "
         "model's window (ends 2025-03-02); it moves the as-of date\n"
     ) in result.stdout
-    assert result.stdout.endswith("in 2 documents, 1 warning).\n")
+    assert result.stdout.endswith("in 3 documents, 1 warning).\n")
 
 
 def test_claim_dated_on_the_window_end_does_not_warn(mini_project, cli):
@@ -498,21 +498,31 @@ def test_check_summary_of_mini_project(mini_project, cli):
     out = result.stdout
     assert "Claims (5): act 3, statement 1, opinion 1, outcome 0" in out
     assert (
-        "Documents (2):\n"
+        "Documents (3):\n"
         "  harbour-report: Harbour report (A correspondent, 2025-03-03)\n"
         "    seeds/report.txt: 4 verified, 4 counted\n"
         "  syndicated: Syndicated harbour report (Wire desk)\n"
         "    seeds/copy.txt: 2 verified, 1 counted; derived from harbour-report\n"
+        "  port-notice: Port authority notice (Port authority, 2025-03-03)\n"
+        "    seeds/notice.txt: 3 verified, 1 counted\n"
     ) in out
-    assert "Quotes verified (6; 5 counted, 1 restated or repeated)" in out
+    assert "Quotes verified (9; 6 counted, 3 restated, repeated or endorsed)" in out
+    assert (
+        "  late-departure                   act; witnesses: correspondent, port-authority "
+        "(through duty-officer, spokesperson)\n"
+    ) in out
+    assert (
+        "  a-storm-port                             port-authority   port-notice 4:27  [not "
+        "counted: repeats or endorses a-storm-officials (officials): not a witness]"
+    ) in out
     assert (
         "  a-late-wire                              wire             syndicated 2:1  [not counted: restates a-late-correspondent from a parent document]"
         in out
     )
     assert "  a-company-correspondent                  correspondent    harbour-report 4:28" in out
     assert out.endswith(
-        "\n\nOK: mini passes every check (3 hypotheses, 4 sources, 5 claims, 6 quotes verified "
-        "in 2 documents).\n"
+        "\n\nOK: mini passes every check (3 hypotheses, 7 sources, 5 claims, 9 quotes verified "
+        "in 3 documents).\n"
     )
 
 

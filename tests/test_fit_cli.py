@@ -60,6 +60,9 @@ def test_fit_writes_results_that_arviz_reads(mini_project, cli):
         "officials",
         "dockers",
         "wire",
+        "port-authority",
+        "duty-officer",
+        "spokesperson",
     }
     assert "Exact cross-check" in result.stdout and "94% HDI" in result.stdout
 

@@ -172,7 +172,7 @@ def test_a_changed_or_missing_stored_file_is_reported(exact_project, cli):
     ]
     assert lines[2] == (
         "Not covered by the log (never stored by an update): evidence/mini.yaml, "
-        "seeds/copy.txt, seeds/report.txt"
+        "evidence/port.yaml, seeds/copy.txt, seeds/notice.txt, seeds/report.txt"
     )
     assert lines[-1].startswith("2 mismatches found. Head: event 1, ")
 

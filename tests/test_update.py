@@ -395,6 +395,7 @@ def test_stored_copy_is_named_by_judged_on_and_numbered_on_collision(mini_projec
     second = mini_project / "evidence" / "2025-03-05-gale-2.yaml"
     assert {p.name for p in (mini_project / "evidence").iterdir()} == {
         "mini.yaml",
+        "port.yaml",
         first.name,
         second.name,
     }

@@ -202,8 +202,8 @@ class CheckReport(Report):
         lines += [
             "",
             f"Quotes verified ({len(attestations)}; {counted} counted, "
-            f"{len(attestations) - counted} restated or repeated), as attestation, source, "
-            "document line:column:",
+            f"{len(attestations) - counted} restated, repeated or endorsed), as attestation, "
+            "source, document line:column:",
         ]
         for row in self._rows():
             status = "" if row["counted"] else f"  [not counted: {row['not_counted_because']}]"

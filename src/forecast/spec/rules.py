@@ -11,6 +11,7 @@ import difflib
 import gc
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -227,13 +228,22 @@ class _Entry:
         return Problem(self.where.path, self.file.loaded.line(loc), format_loc(loc), message)
 
 
+#: Messages about an id that an evidence file could declare (claims, attestations, sources,
+#: documents): not reported while such a file fails to parse.
+_UNKNOWN_DECLARED = re.compile(r"unknown (claim|attestation|source|document) '")
+
+
 @dataclass
 class _Checker:
     root: Path
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    #: An evidence file failed to parse: what it declares is unknown, not missing.
+    unread_evidence: bool = False
 
     def add(self, problem: Problem) -> None:
+        if self.unread_evidence and _UNKNOWN_DECLARED.match(problem.message):
+            return  # it may be declared in the file that did not parse
         self.problems.append(problem)
 
     def registry(self, entries: Iterable[_Entry], what: str) -> dict[str, _Entry]:
@@ -371,6 +381,7 @@ def _load_spec(model_path: Path, extra: Sequence[EvidenceInput]) -> Spec:
             evidence = parse_file(loaded, EvidenceFile)
         except SpecError as exc:
             checker.problems.extend(exc.problems)
+            checker.unread_evidence = True
             continue
         if model_file is not None and evidence.model != model_file.parsed.name:
             if must_match:
