@@ -48,7 +48,7 @@ BAD_INPUTS = {
     "unknown_top_level_field": (
         [(E, "judged_by: Test analyst\n", "judged_by: Test analyst\nreviewed_by: Someone\n")],
         "evidence/mini.yaml:3: reviewed_by: unknown field (valid: model, judged_by, judged_on, "
-        "documents, sources, claims, attestations)",
+        "documents, sources, facts, claims, attestations)",
     ),
     "misspelt_field": (
         [(M, "    prior_rationale: Strikes happen.\n", "    prior_rationalle: Strikes happen.\n")],

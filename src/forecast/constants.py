@@ -128,6 +128,11 @@ SHINGLE_WORDS = 5
 #: Reserved key in a claim's ``judgments``: the value for every hypothesis not listed.
 OTHERWISE_KEY = "otherwise"
 
+#: Reserved keys in the judgments of a claim in a fact: P(claim true | fact holds) and
+#: P(claim true | fact does not hold).
+IF_TRUE_KEY = "if_true"
+IF_FALSE_KEY = "if_false"
+
 #: An unknown id or field is answered with "did you mean …?" when a known one is at least this
 #: similar (difflib's ratio); below it, no guess is better than a wrong one.
 SUGGESTION_CUTOFF = 0.6

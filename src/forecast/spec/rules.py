@@ -24,6 +24,8 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from forecast.constants import (
+    IF_FALSE_KEY,
+    IF_TRUE_KEY,
     MAX_DOCUMENT_BYTES,
     NEAR_DUPLICATE_SIMILARITY,
     OPINION_LR_CAP,
@@ -52,6 +54,7 @@ from forecast.spec.schema import (
     Document,
     DocumentRecord,
     EvidenceFile,
+    FactRecord,
     Hypothesis,
     ModelFile,
     SourceRecord,
@@ -275,6 +278,7 @@ class _Registries:
     attestations: dict[str, _Entry]
     #: The claim each attestation attests (inline under the claim, or by its ``claim:``).
     claim_of: dict[str, str]
+    facts: dict[str, _Entry] = field(default_factory=dict)
 
     @property
     def model(self) -> ModelFile:
@@ -295,6 +299,10 @@ class _Resolved:
     verified: dict[str, str] = field(default_factory=dict)
     #: (source, claim) → the pair's "say anyway" rate and the attestation that set it.
     rates: dict[tuple[str, str], tuple[float, _Entry]] = field(default_factory=dict)
+    #: Fact id → P(fact holds | h), for facts whose judgments resolved.
+    phis: dict[str, Theta] = field(default_factory=dict)
+    #: Claim id → (fact, P(claim | fact holds), P(claim | fact does not hold)).
+    fact_of: dict[str, tuple[str, float, float]] = field(default_factory=dict)
 
 
 def _ancestors(document_id: str, documents: dict[str, DocumentRecord]) -> list[str]:
@@ -427,7 +435,9 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec |
         sid: SourceRecord.resolve(e.item, e.where) for sid, e in registries.sources.items()
     }
     question_thetas = _question_judgments(checker, registries)
-    resolved.thetas = _claim_judgments(checker, registries, question_thetas)
+    resolved.phis = _fact_judgments(checker, registries)
+    resolved.thetas = _claim_judgments(checker, registries, question_thetas, resolved)
+    _check_facts_have_claims(checker, registries)
     _check_attestations(checker, registries, resolved)
     _check_restatements(checker, registries, resolved)
     _check_claims_attested(checker, registries, resolved)
@@ -444,6 +454,7 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec |
     if checker.problems:
         return None
     model = registries.model
+    facts = _fact_records(registries, resolved)
     return Spec(
         name=model.name,
         title=model.title,
@@ -455,7 +466,8 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec |
         claims=tuple(claims),
         evidence_files=tuple(f.loaded.display for f in files[1:]),
         warnings=tuple(sorted(checker.warnings)),
-        sha256=spec_hash(model, claims, resolved.sources, resolved.documents),
+        sha256=spec_hash(model, claims, resolved.sources, resolved.documents, facts),
+        facts=facts,
     )
 
 
@@ -503,6 +515,9 @@ def _index(checker: _Checker, model_file: _File, files: list[_File]) -> _Registr
         "claim",
     )
     attestations = checker.registry((e for e, _ in attestation_entries), "attestation")
+    facts = checker.registry(
+        (_Entry(x, f, ("facts", i)) for f in files for i, x in enumerate(f.parsed.facts)), "fact"
+    )
     claim_of = {
         e.item.id: cid for e, cid in attestation_entries if attestations.get(e.item.id) is e
     }
@@ -515,6 +530,7 @@ def _index(checker: _Checker, model_file: _File, files: list[_File]) -> _Registr
         claims,
         attestations,
         claim_of,
+        facts,
     )
 
 
@@ -524,8 +540,8 @@ def _index(checker: _Checker, model_file: _File, files: list[_File]) -> _Registr
 def _check_hypotheses(checker: _Checker, registries: _Registries) -> None:
     """No hypothesis is called 'otherwise', priors sum to 1, and ``proposed_in`` names documents."""
     for entry in registries.hypotheses.values():
-        if entry.item.id == OTHERWISE_KEY:
-            checker.add(entry.problem("id", f"{OTHERWISE_KEY!r} is reserved in judgments"))
+        if entry.item.id in (OTHERWISE_KEY, IF_TRUE_KEY, IF_FALSE_KEY):
+            checker.add(entry.problem("id", f"{entry.item.id!r} is reserved in judgments"))
     model = registries.model
     total = sum(h.prior for h in model.hypotheses)
     if abs(total - 1.0) > PRIOR_SUM_TOLERANCE:
@@ -660,15 +676,28 @@ def _question_judgments(checker: _Checker, registries: _Registries) -> dict[str,
 
 
 def _claim_judgments(
-    checker: _Checker, registries: _Registries, question_thetas: dict[str, Theta | None]
+    checker: _Checker,
+    registries: _Registries,
+    question_thetas: dict[str, Theta | None],
+    resolved: _Resolved,
 ) -> dict[str, Theta]:
-    """Judgments of every claim: its own, or for an outcome its question's P(yes | h)."""
+    """Judgments of every claim: its own, an outcome's question's, or a fact claim's implied."""
     thetas: dict[str, Theta] = {}
     for cid, entry in registries.claims.items():
         claim: Claim = entry.item
-        if claim.kind == "outcome":
+        if claim.fact is not None:
+            theta = _fact_claim_theta(checker, registries, entry, resolved)
+        elif claim.kind == "outcome":
             _check_outcome(checker, entry, registries.questions)
             theta = _outcome_theta(claim, question_thetas)
+        elif fact_keys := [k for k in (IF_TRUE_KEY, IF_FALSE_KEY) if k in claim.judgments]:
+            checker.add(
+                entry.problem(
+                    ("judgments", fact_keys[0]),
+                    f"{fact_keys[0]!r} is only for a claim in a fact (name it with 'fact:')",
+                )
+            )
+            theta = None
         else:
             _check_not_an_outcome(checker, entry)
             theta = _judgment_vectors(
@@ -677,6 +706,94 @@ def _claim_judgments(
         if theta is not None:
             thetas[cid] = theta
     return thetas
+
+
+# --- facts: one state of the world, several claims that are its signs --------------------
+
+
+def _fact_judgments(checker: _Checker, registries: _Registries) -> dict[str, Theta]:
+    """P(fact holds | h) of every fact whose judgments resolved."""
+    hypotheses = registries.model.hypotheses
+    phis = {}
+    for fid, entry in registries.facts.items():
+        phi = _judgment_vectors(checker, entry, entry.item.judgments, hypotheses, "fact")
+        if phi is not None:
+            phis[fid] = phi
+    return phis
+
+
+def _fact_claim_theta(
+    checker: _Checker, registries: _Registries, entry: _Entry, resolved: _Resolved
+) -> Theta | None:
+    """A claim in a fact: a known fact, an act or statement, ``if_true`` and ``if_false`` only.
+
+    Returns the theta it implies, phi_h * if_true + (1 - phi_h) * if_false, for the rules and
+    reports that compare claims (contradictions, diagnosticity).
+    """
+    claim: Claim = entry.item
+    fid = claim.fact
+    assert fid is not None
+    ok = True
+    if fid not in registries.facts:
+        checker.add(entry.problem("fact", _unknown("fact", fid, registries.facts)))
+        ok = False
+    if claim.kind in ("opinion", "outcome"):
+        checker.add(
+            entry.problem(
+                "fact",
+                f"an {claim.kind} claim cannot be a sign of a fact (only acts and statements)",
+            )
+        )
+        ok = False
+    others = [k for k in claim.judgments if k not in (IF_TRUE_KEY, IF_FALSE_KEY)]
+    if others:
+        checker.add(
+            entry.problem(
+                ("judgments", others[0]),
+                f"a claim in a fact gives {IF_TRUE_KEY!r} and {IF_FALSE_KEY!r}, not judgments "
+                "per hypothesis",
+            )
+        )
+        ok = False
+    missing = [k for k in (IF_TRUE_KEY, IF_FALSE_KEY) if k not in claim.judgments]
+    if missing:
+        checker.add(
+            entry.problem(
+                "judgments",
+                f"a claim in a fact needs {IF_TRUE_KEY!r} and {IF_FALSE_KEY!r} (missing: "
+                f"{', '.join(missing)})",
+            )
+        )
+        ok = False
+    if not ok or fid not in resolved.phis:
+        return None
+    p1, p0 = claim.judgments[IF_TRUE_KEY], claim.judgments[IF_FALSE_KEY]
+    phi = resolved.phis[fid][0]
+    resolved.fact_of[claim.id] = (fid, p1.point, p0.point)
+    return (
+        tuple(f * p1.point + (1 - f) * p0.point for f in phi),
+        tuple(f * p1.low + (1 - f) * p0.low for f in phi),
+        tuple(f * p1.high + (1 - f) * p0.high for f in phi),
+    )
+
+
+def _check_facts_have_claims(checker: _Checker, registries: _Registries) -> None:
+    """A fact that no claim is a sign of says nothing: it is refused, not ignored."""
+    used = {entry.item.fact for entry in registries.claims.values()}
+    for fid, entry in registries.facts.items():
+        if fid not in used:
+            checker.add(entry.problem("id", f"fact {fid!r} has no claims (name it with 'fact:')"))
+
+
+def _fact_records(registries: _Registries, resolved: _Resolved) -> tuple[FactRecord, ...]:
+    members: dict[str, list[str]] = defaultdict(list)
+    for cid, (fid, _, _) in sorted(resolved.fact_of.items()):
+        members[fid].append(cid)
+    return tuple(
+        FactRecord(fid, entry.item.text, resolved.phis[fid][0], tuple(members[fid]), entry.where)
+        for fid, entry in sorted(registries.facts.items())
+        if fid in resolved.phis
+    )
 
 
 # --- outcomes -----------------------------------------------------------------------------
@@ -805,7 +922,11 @@ def _check_one_rate(
     att = entry.item
     cid = registries.claim_of[att.id]
     kind = registries.claims[cid].item.kind
-    if cid in resolved.thetas and _is_opinion(kind, resolved.thetas[cid][0]):
+    if (
+        cid in resolved.thetas
+        and cid not in resolved.fact_of
+        and _is_opinion(kind, resolved.thetas[cid][0])
+    ):
         kind = "opinion"
     rate = att.say_anyway if att.say_anyway is not None else SAY_ANYWAY_DEFAULTS[kind]
     witness = _witness(registries, att.source)
@@ -1136,6 +1257,7 @@ def _claim_records(
         entry = registries.claims[cid]
         claim: Claim = entry.item
         theta, low, high = resolved.thetas[cid]
+        fact, if_true, if_false = resolved.fact_of.get(cid, (None, None, None))
         records.append(
             ClaimRecord(
                 id=cid,
@@ -1145,13 +1267,17 @@ def _claim_records(
                 theta=theta,
                 theta_low=low,
                 theta_high=high,
-                is_opinion=_is_opinion(claim.kind, theta),
-                directly_asserts=claim.kind == "act" and _is_zero_one(theta),
+                # A sign of a fact is never an opinion, whatever theta it implies.
+                is_opinion=fact is None and _is_opinion(claim.kind, theta),
+                directly_asserts=fact is None and claim.kind == "act" and _is_zero_one(theta),
                 contradicts=tuple(claim.contradicts),
                 question=claim.question,
                 resolution=claim.resolution,
                 where=entry.where,
                 attestations=tuple(attestations.get(cid, ())),
+                fact=fact,
+                if_true=if_true,
+                if_false=if_false,
             )
         )
     return records
@@ -1263,6 +1389,7 @@ def spec_hash(
     claims: list[ClaimRecord],
     sources: dict[str, SourceRecord],
     documents: dict[str, DocumentRecord],
+    facts: tuple[FactRecord, ...] = (),
 ) -> str:
     """sha256 of everything the posterior depends on, independent of file layout and comments.
 
@@ -1285,6 +1412,7 @@ def spec_hash(
         ],
         "claims": [
             [c.id, c.kind, list(c.theta), c.is_opinion]
+            + _if_set(fact=c.fact, if_true=c.if_true, if_false=c.if_false)
             + [
                 [
                     a.id,
@@ -1305,4 +1433,6 @@ def spec_hash(
             for d, r in sorted(documents.items())
         },
     }
+    if facts:  # only when there are any, so that older specs hash as before
+        content["facts"] = [[f.id, list(f.phi), list(f.claims)] for f in facts]
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()

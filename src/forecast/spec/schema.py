@@ -253,6 +253,7 @@ class ModelFile(Schema):
     documents: list[Document] = []
     sources: list[Source] = []
     questions: list[Question] = []
+    facts: list[Fact] = []
 
 
 class Attestation(Schema):
@@ -285,6 +286,19 @@ def _yes_or_no(value: Any) -> Any:
 Resolution = Annotated[Literal["yes", "no"], BeforeValidator(_yes_or_no)]
 
 
+class Fact(Schema):
+    """A state of the world that several claims are signs of: P(fact holds | h) per hypothesis.
+
+    Its claims give P(claim true | fact holds) and P(claim true | fact does not hold), and
+    enter the likelihood together, so the one state is counted once.
+    """
+
+    id: Id
+    text: Text
+    rationale: Text
+    judgments: dict[str, JudgmentValue]
+
+
 class Claim(Schema):
     """What is asserted, with P(claim true | h) for every hypothesis and its attestations."""
 
@@ -292,6 +306,8 @@ class Claim(Schema):
     kind: ClaimKind
     text: Text
     date: IsoDate | None = None
+    #: The fact this claim is a sign of; its judgments are then ``if_true`` and ``if_false``.
+    fact: Id | None = None
     judgments: dict[str, JudgmentValue] = {}
     rationale: Text | None = None
     contradicts: list[Id] = []
@@ -308,6 +324,7 @@ class EvidenceFile(Schema):
     judged_on: IsoDate
     documents: list[Document] = []
     sources: list[Source] = []
+    facts: list[Fact] = []
     claims: list[Claim] = []
     attestations: list[StandaloneAttestation] = []
 
@@ -448,11 +465,27 @@ class ClaimRecord:
     resolution: str | None
     where: Where
     attestations: tuple[AttestationRecord, ...]
+    #: In a fact: its id, and P(claim true | fact holds) and P(claim true | it does not).
+    #: ``theta`` is then the implied phi_h * if_true + (1 - phi_h) * if_false.
+    fact: str | None = None
+    if_true: float | None = None
+    if_false: float | None = None
 
     @property
     def counted_attestations(self) -> tuple[AttestationRecord, ...]:
         """Attestations that enter the likelihood: one per distinct, non-derived witness."""
         return tuple(a for a in self.attestations if a.counted)
+
+
+@dataclass(frozen=True)
+class FactRecord:
+    """A validated fact: P(fact holds | h) in hypothesis order, and the claims that are signs."""
+
+    id: str
+    text: str
+    phi: tuple[float, ...]
+    claims: tuple[str, ...]
+    where: Where
 
 
 @dataclass(frozen=True)
@@ -470,6 +503,7 @@ class Spec:
     evidence_files: tuple[str, ...]
     warnings: tuple[Any, ...]
     sha256: str
+    facts: tuple[FactRecord, ...] = ()
 
     @property
     def hypothesis_ids(self) -> tuple[str, ...]:
