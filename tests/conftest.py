@@ -117,7 +117,7 @@ def exact_project(mini_project) -> Path:
 
 
 def make_judgments_uniform(root: Path) -> None:
-    """Give every mini claim the same judgment under every hypothesis."""
+    """Give every mini claim (and fact) the same judgment under every hypothesis."""
     path = root / "evidence/mini.yaml"
     text = path.read_text()
     for old in [
@@ -129,6 +129,9 @@ def make_judgments_uniform(root: Path) -> None:
         assert old in text
         text = text.replace(old, "      otherwise: 0.3\n")
     path.write_text(text)
+    # The fact holds equally likely under every hypothesis: its signs move nothing.
+    edit(root / "evidence/harbour.yaml", "      storm: likely\n      otherwise: unlikely\n",
+         "      otherwise: 0.4\n")  # fmt: skip
 
 
 def drop_claim(root: Path, claim_id: str) -> None:

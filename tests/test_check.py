@@ -496,17 +496,25 @@ def test_check_summary_of_mini_project(mini_project, cli):
     result = cli("check")
     assert result.exit_code == 0
     out = result.stdout
-    assert "Claims (5): act 3, statement 1, opinion 1, outcome 0" in out
+    assert "Claims (7): act 5, statement 1, opinion 1, outcome 0" in out
+    assert (
+        "Fact harbour-shut (P holds: storm 0.675, strike 0.325, other 0.325), signs: "
+        "customs-closed, departures-held\n"
+    ) in out
     assert (
         "Documents (3):\n"
         "  harbour-report: Harbour report (A correspondent, 2025-03-03)\n"
-        "    seeds/report.txt: 4 verified, 4 counted\n"
+        "    seeds/report.txt: 5 verified, 5 counted\n"
         "  syndicated: Syndicated harbour report (Wire desk)\n"
         "    seeds/copy.txt: 2 verified, 1 counted; derived from harbour-report\n"
         "  port-notice: Port authority notice (Port authority, 2025-03-03)\n"
-        "    seeds/notice.txt: 3 verified, 1 counted\n"
+        "    seeds/notice.txt: 4 verified, 2 counted\n"
     ) in out
-    assert "Quotes verified (9; 6 counted, 3 restated, repeated or endorsed)" in out
+    assert "Quotes verified (11; 8 counted, 3 restated, repeated or endorsed)" in out
+    assert (
+        "  customs-closed                   act in fact harbour-shut (if it holds 0.8, if not "
+        "0.2); witnesses: correspondent\n"
+    ) in out
     assert (
         "  late-departure                   act; witnesses: correspondent, port-authority "
         "(through duty-officer, spokesperson)\n"
@@ -521,7 +529,7 @@ def test_check_summary_of_mini_project(mini_project, cli):
     )
     assert "  a-company-correspondent                  correspondent    harbour-report 4:28" in out
     assert out.endswith(
-        "\n\nOK: mini passes every check (3 hypotheses, 7 sources, 5 claims, 9 quotes verified "
+        "\n\nOK: mini passes every check (3 hypotheses, 7 sources, 7 claims, 11 quotes verified "
         "in 3 documents).\n"
     )
 

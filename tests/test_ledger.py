@@ -171,8 +171,9 @@ def test_a_changed_or_missing_stored_file_is_reported(exact_project, cli):
         f"MISMATCH: update 1: stored file 'evidence/{stored.name}' was changed since it was stored",
     ]
     assert lines[2] == (
-        "Not covered by the log (never stored by an update): evidence/mini.yaml, "
-        "evidence/port.yaml, seeds/copy.txt, seeds/notice.txt, seeds/report.txt"
+        "Not covered by the log (never stored by an update): evidence/harbour.yaml, "
+        "evidence/mini.yaml, evidence/port.yaml, seeds/copy.txt, seeds/notice.txt, "
+        "seeds/report.txt"
     )
     assert lines[-1].startswith("2 mismatches found. Head: event 1, ")
 

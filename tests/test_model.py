@@ -67,9 +67,9 @@ def test_new_claim_favouring_a_hypothesis_raises_it(mini_project):
         mini_project / "evidence/mini.yaml",
         "        quote: Dock workers said the crew had been on strike.\n",
         "        quote: Dock workers said the crew had been on strike.\n"
-        "  - id: customs-closed\n    kind: act\n    text: The customs office was closed.\n"
+        "  - id: customs-office\n    kind: act\n    text: The customs office was closed.\n"
         "    judgments: {storm: 0.9, otherwise: 0.3}\n    attestations:\n"
-        "      - id: a-customs-correspondent\n        source: correspondent\n"
+        "      - id: a-customs-officials\n        source: officials\n"
         "        document: harbour-report\n        quote: the customs office was closed\n",
     )
     after = posterior(mini_project, "mini").posterior

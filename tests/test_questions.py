@@ -58,7 +58,7 @@ def test_question_and_outcome_pass_check_and_are_counted(mini_project, cli):
     add_outcome(mini_project)
     result = cli("check")
     assert result.exit_code == 0, result.stderr
-    assert "Claims (6): act 3, statement 1, opinion 1, outcome 1" in result.stdout
+    assert "Claims (8): act 5, statement 1, opinion 1, outcome 1" in result.stdout
     assert "Warnings" not in result.stdout
 
 

@@ -68,7 +68,7 @@ def test_update_adds_evidence_copies_text_and_records_it(mini_project, updates, 
     # The storm hypothesis gained from a gale in the official log.
     assert record.after["storm"]["mean"] > record.before["storm"]["mean"]
     check = cli("check")
-    assert check.exit_code == 0 and "Claims (6)" in check.stdout
+    assert check.exit_code == 0 and "Claims (8)" in check.stdout
 
 
 @pytest.mark.slow
@@ -375,7 +375,7 @@ def test_stored_copy_keeps_the_file_as_written(mini_project, updates, cli):
     )
     check = cli("check")
     assert check.exit_code == 0, check.stderr
-    assert "Claims (7)" in check.stdout
+    assert "Claims (9)" in check.stdout
 
 
 @pytest.mark.slow
@@ -396,6 +396,7 @@ def test_stored_copy_is_named_by_judged_on_and_numbered_on_collision(mini_projec
     assert {p.name for p in (mini_project / "evidence").iterdir()} == {
         "mini.yaml",
         "port.yaml",
+        "harbour.yaml",
         first.name,
         second.name,
     }

@@ -7,10 +7,10 @@ changes process-wide settings, so a notebook can use it freely::
     >>> from forecast import Project
     >>> project = Project.open("tests/fixtures/mini")
     >>> project.check().to_dict()["claims_by_kind"]
-    {'act': 3, 'statement': 1, 'opinion': 1, 'outcome': 0}
+    {'act': 5, 'statement': 1, 'opinion': 1, 'outcome': 0}
     >>> fit = project.fit(method="exact", publish=False)   # writes nothing
-    >>> fit.table().loc["strike", "word"]
-    'likely'
+    >>> fit.table().loc["other", "word"]
+    'very unlikely'
 """
 
 from __future__ import annotations

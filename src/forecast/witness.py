@@ -31,16 +31,32 @@ def witness_log_likelihood(
     """log P(attestations of c | h) for every claim and hypothesis: shape (..., C, H).
 
     ``pair_reliability`` has shape (..., K); ``claim_sum`` sums pair values into claims.
-    Written as S_noise + log1p(theta * expm1(S_track - S_noise)), which stays finite when
-    theta is 0 or 1.
+    """
+    noise, gap = witness_sums(pair_reliability, say_anyway, claim_sum, xp)
+    return claim_terms(theta, noise, gap, xp)
+
+
+def witness_sums(
+    pair_reliability: Any, say_anyway: Any, claim_sum: Callable[[Any], Any], xp: Any = np
+) -> tuple[Any, Any]:
+    """Per claim: S_noise = sum_i log((1 - r_i) a_i) and the gap S_track - S_noise, (..., C).
+
+    S_track = sum_i log(r_i + (1 - r_i) a_i) is the log-probability of the attestations when the
+    claim is true, S_noise when it is false.
     """
     r = xp.clip(pair_reliability, 0.0, R_MAX)
     log_track = xp.log(r + (1.0 - r) * say_anyway)
     log_noise = xp.log1p(-r) + xp.log(say_anyway)
-    track = claim_sum(log_track)
     noise = claim_sum(log_noise)
-    gap = (track - noise)[..., None]
-    return noise[..., None] + xp.log1p(theta * xp.expm1(gap))
+    return noise, claim_sum(log_track) - noise
+
+
+def claim_terms(theta: Any, noise: Any, gap: Any, xp: Any = np) -> Any:
+    """log(theta * exp(S_track) + (1 - theta) * exp(S_noise)): shape (..., C, H).
+
+    Written as S_noise + log1p(theta * expm1(gap)), which stays finite when theta is 0 or 1.
+    """
+    return noise[..., None] + xp.log1p(theta * xp.expm1(gap)[..., None])
 
 
 def one_claim_log_likelihood(

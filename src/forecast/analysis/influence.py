@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecast.model.likelihood import EvidenceArrays, claim_log_likelihood, log_softmax
+from forecast.model.likelihood import EvidenceArrays, claim_log_likelihood, log_softmax, subset
 from forecast.model.sample import FitResult
 
 
@@ -54,3 +54,29 @@ def logit(p: np.ndarray) -> np.ndarray:
     """log(p / (1 - p)), with p clipped so that 0 and 1 stay finite."""
     p = np.clip(p, 1e-300, 1.0 - 1e-16)
     return np.log(p) - np.log1p(-p)
+
+
+def fact_claim_shares(arrays: EvidenceArrays, reliability: np.ndarray) -> dict[str, np.ndarray]:
+    """Per claim in a fact: its share of the fact's log Bayes factors at given reliabilities.
+
+    The share is the fact's LBF minus the fact's LBF without that claim (a fact whose only
+    claim is left out has LBF 0). The shares of a fact's claims need not add up to the fact's
+    LBF: the claims enter together, not one by one.
+    """
+    terms = claim_log_likelihood(arrays, reliability)
+    lbf = log_bayes_factors(terms, arrays.log_prior)
+    n_claims = len(arrays.claim_ids)
+    everyone = np.arange(arrays.n_sampled)
+    shares = {}
+    for i in np.flatnonzero(arrays.facts >= 0):
+        fact = arrays.facts[i]
+        keep = np.ones(n_claims, dtype=bool)
+        keep[i] = False
+        rest = subset(arrays, keep, everyone)
+        without = np.zeros(len(arrays.hypothesis_ids))
+        if arrays.fact_ids[fact] in rest.fact_ids:
+            rest_terms = claim_log_likelihood(rest, reliability)
+            row = len(rest.claim_ids) + rest.fact_ids.index(arrays.fact_ids[fact])
+            without = log_bayes_factors(rest_terms[row : row + 1], arrays.log_prior)[0]
+        shares[arrays.claim_ids[i]] = lbf[n_claims + fact] - without
+    return shares

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from forecast.compat import import_pymc, import_pytensor_tensor
-from forecast.model.likelihood import EvidenceArrays, claim_log_likelihood, subset
-from forecast.witness import witness_log_likelihood
+from forecast.model.likelihood import EvidenceArrays, claim_log_likelihood, subset, unit_terms
+from forecast.witness import witness_sums
 
 pm = import_pymc()
 pt = import_pytensor_tensor()
@@ -37,18 +37,22 @@ def hypothesis_log_likelihood_graph(arrays: EvidenceArrays, reliability: pt.Tens
     index[~is_sampled] = arrays.n_sampled + np.arange(len(fixed_values))
     all_reliability = pt.concatenate([reliability, pt.as_tensor_variable(fixed_values)])
     n_claims = len(part.claim_ids)
+    in_fact = np.flatnonzero(part.facts >= 0)
 
     def claim_sum(values):
         return pt.inc_subtensor(pt.zeros(n_claims)[part.pair_claim], values)
 
-    terms = witness_log_likelihood(
-        pt.as_tensor_variable(part.theta),
-        all_reliability[index],
-        pt.as_tensor_variable(part.say_anyway),
-        claim_sum,
-        xp=pt,
+    def fact_sum(values):
+        return pt.inc_subtensor(pt.zeros(len(part.fact_ids))[part.facts[in_fact]], values[in_fact])
+
+    noise, gap = witness_sums(
+        all_reliability[index], pt.as_tensor_variable(part.say_anyway), claim_sum, xp=pt
     )
-    return constant + terms.sum(axis=0)
+    plain, facts = unit_terms(part, noise, gap, fact_sum, xp=pt)
+    total = plain.sum(axis=0)
+    if facts is not None:
+        total = total + facts.sum(axis=0)
+    return constant + total
 
 
 def build_model(arrays: EvidenceArrays) -> pm.Model:

@@ -95,18 +95,22 @@ def components(arrays: EvidenceArrays) -> list[tuple[np.ndarray, np.ndarray]]:
             i = parent[i]
         return i
 
+    # The claims of one fact enter the likelihood together: their reliabilities join one
+    # component even when they share no source.
+    facts = arrays.facts
+    group = np.where(facts >= 0, n_claims + facts, np.arange(n_claims))
     sampled_pairs = arrays.pair_slot >= 0
-    for c in range(n_claims):
-        slots = arrays.pair_slot[(arrays.pair_claim == c) & sampled_pairs]
+    pair_group = group[arrays.pair_claim]
+    for g in np.unique(pair_group[sampled_pairs]):
+        slots = arrays.pair_slot[(pair_group == g) & sampled_pairs]
         for s in slots[1:]:
             parent[find(int(s))] = find(int(slots[0]))
     roots = sorted({find(s) for s in range(arrays.n_sampled)})
     out = [(~arrays.sampled_claims, np.array([], dtype=int))]
     for root in roots:
         members = np.array([s for s in range(arrays.n_sampled) if find(s) == root])
-        mask = np.zeros(n_claims, dtype=bool)
         in_component = sampled_pairs & np.isin(arrays.pair_slot, members)
-        mask[arrays.pair_claim[in_component]] = True
+        mask = np.isin(group, pair_group[in_component])
         out.append((mask, members))
     return out
 

@@ -7,17 +7,32 @@ sources i with reliability r_i and "would say it anyway" rate a_i:
                              + (1 - theta[c, h]) * prod_i ((1 - r_i) a_i)
 
 An ``outcome`` claim (a resolved forecast question) is observed directly: its likelihood is
-theta[c, h]. The formula is written once, over an array namespace ``xp`` (NumPy or PyTensor).
+theta[c, h]. The claims that are signs of one fact F (P(F holds | h) = phi[F, h]) enter
+together, so the one state of the world is counted once:
+
+    P(attestations of F's claims | h) = phi[F, h] * prod_c (p1_c A_c + (1 - p1_c) B_c)
+                                      + (1 - phi[F, h]) * prod_c (p0_c A_c + (1 - p0_c) B_c)
+
+with A_c, B_c the two products above and p1_c, p0_c = P(c true | F holds / does not hold).
+Likelihood terms come in units: one per claim (0 for a claim in a fact) and one per fact.
+The formulas are written once, over an array namespace ``xp`` (NumPy or PyTensor).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 
 from forecast.spec.schema import Spec
-from forecast.witness import R_MAX, witness_log_likelihood
+from forecast.witness import R_MAX, claim_terms, witness_sums
+
+#: log(0) as a finite number, so that a fact held certain or impossible (phi 1 or 0) stays
+#: finite in every operation and gradient: exp of it is exactly 0.
+LOG_ZERO = -1e300
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,14 @@ class EvidenceArrays:
     sampled_sources: tuple[str, ...]
     alpha: np.ndarray
     beta: np.ndarray
+    #: Per claim: the index of its fact in ``fact_ids``, or -1 (None: no claim is in a fact).
+    claim_fact: np.ndarray | None = None
+    #: Per claim in a fact: P(claim true | fact holds), P(claim true | fact does not hold).
+    if_true: np.ndarray | None = None
+    if_false: np.ndarray | None = None
+    fact_ids: tuple[str, ...] = ()
+    #: P(fact holds | h): shape (F, H).
+    fact_phi: np.ndarray | None = None
 
     @property
     def n_sampled(self) -> int:
@@ -51,11 +74,58 @@ class EvidenceArrays:
         return len(self.sampled_sources)
 
     @property
+    def unit_ids(self) -> tuple[str, ...]:
+        """The likelihood's terms: every claim (a claim in a fact adds 0), then every fact."""
+        return self.claim_ids + self.fact_ids
+
+    @property
+    def facts(self) -> np.ndarray:
+        """Per claim: the index of its fact, or -1."""
+        if self.claim_fact is None:
+            return np.full(len(self.claim_ids), -1)
+        return self.claim_fact
+
+    @property
     def sampled_claims(self) -> np.ndarray:
-        """Boolean mask of claims that touch at least one sampled reliability."""
+        """Boolean mask of claims that touch a sampled reliability, with their facts' claims."""
         touched = np.zeros(len(self.claim_ids), dtype=bool)
         touched[self.pair_claim[self.pair_slot >= 0]] = True
+        facts = self.facts
+        touched_facts = np.unique(facts[touched & (facts >= 0)])
+        touched |= np.isin(facts, touched_facts) & (facts >= 0)
         return touched
+
+    @cached_property
+    def _fact_terms(self) -> dict[str, np.ndarray]:
+        """Constant inputs of the fact terms (the arrays are frozen, so these are too)."""
+        facts = self.facts
+        in_fact = facts >= 0
+        phi = np.zeros((0, len(self.hypothesis_ids))) if self.fact_phi is None else self.fact_phi
+        with np.errstate(divide="ignore"):
+            log_phi = np.where(phi > 0, np.log(phi), LOG_ZERO)
+            log1m_phi = np.where(phi < 1, np.log1p(-phi), LOG_ZERO)
+        order = np.argsort(np.where(in_fact, facts, len(self.fact_ids)), kind="stable")
+        order = order[: int(in_fact.sum())]
+        starts = np.flatnonzero(np.r_[True, np.diff(facts[order]) != 0]) if order.size else order
+        return {
+            "plain": (~in_fact).astype(float),
+            "p_true": np.where(in_fact, np.nan_to_num(self._or_zeros(self.if_true)), 0.0),
+            "p_false": np.where(in_fact, np.nan_to_num(self._or_zeros(self.if_false)), 0.0),
+            "log_phi": log_phi,
+            "log1m_phi": log1m_phi,
+            "order": order,
+            "starts": starts,
+        }
+
+    def _or_zeros(self, values: np.ndarray | None) -> np.ndarray:
+        return np.zeros(len(self.claim_ids)) if values is None else values
+
+    def fact_sum(self, values: np.ndarray) -> np.ndarray:
+        """Sum claim values (..., C) into their facts (..., F)."""
+        terms = self._fact_terms
+        if not self.fact_ids:
+            return np.zeros((*values.shape[:-1], 0))
+        return np.add.reduceat(values[..., terms["order"]], terms["starts"], axis=-1)
 
 
 def evidence_arrays(spec: Spec) -> EvidenceArrays:
@@ -90,6 +160,9 @@ def evidence_arrays(spec: Spec) -> EvidenceArrays:
                 pair_slot.append(-1)
                 pair_fixed.append(source.fixed_reliability)
     n_claims = len(claims)
+    fact_ids = tuple(f.id for f in spec.facts)
+    fact_index = {fid: i for i, fid in enumerate(fact_ids)}
+    in_facts = bool(fact_ids)
     return EvidenceArrays(
         hypothesis_ids=hypothesis_ids,
         claim_ids=tuple(c.id for c in claims),
@@ -104,6 +177,19 @@ def evidence_arrays(spec: Spec) -> EvidenceArrays:
         sampled_sources=tuple(sampled),
         alpha=np.array([spec.sources[s].alpha for s in sampled], dtype=float),
         beta=np.array([spec.sources[s].beta for s in sampled], dtype=float),
+        claim_fact=np.array([fact_index.get(c.fact, -1) for c in claims], dtype=int)
+        if in_facts
+        else None,
+        if_true=np.array([np.nan if c.if_true is None else c.if_true for c in claims])
+        if in_facts
+        else None,
+        if_false=np.array([np.nan if c.if_false is None else c.if_false for c in claims])
+        if in_facts
+        else None,
+        fact_ids=fact_ids,
+        fact_phi=np.array([f.phi for f in spec.facts], dtype=float).reshape(len(fact_ids), -1)
+        if in_facts
+        else None,
     )
 
 
@@ -114,8 +200,21 @@ def subset(arrays: EvidenceArrays, claim_mask: np.ndarray, members: np.ndarray) 
     remap = np.full(arrays.n_sampled, -1)
     remap[members] = np.arange(len(members))
     slots = arrays.pair_slot[pairs]
+    facts: dict[str, Any] = {}
+    if arrays.claim_fact is not None:
+        kept = np.unique(arrays.claim_fact[claim_mask & (arrays.claim_fact >= 0)])
+        renumber = np.full(len(arrays.fact_ids) + 1, -1)
+        renumber[kept] = np.arange(len(kept))
+        facts = {
+            "claim_fact": renumber[arrays.claim_fact[claim_mask]],
+            "if_true": arrays.if_true[claim_mask] if arrays.if_true is not None else None,
+            "if_false": arrays.if_false[claim_mask] if arrays.if_false is not None else None,
+            "fact_ids": tuple(arrays.fact_ids[i] for i in kept),
+            "fact_phi": arrays.fact_phi[kept] if arrays.fact_phi is not None else None,
+        }
     return replace(
         arrays,
+        **facts,
         claim_ids=tuple(np.asarray(arrays.claim_ids)[claim_mask]),
         theta=arrays.theta[claim_mask],
         pair_claim=claim_index[arrays.pair_claim[pairs]],
@@ -158,21 +257,47 @@ def pair_reliability(arrays: EvidenceArrays, sampled_reliability: np.ndarray) ->
     return out
 
 
+def unit_terms(
+    arrays: EvidenceArrays,
+    noise: Any,
+    gap: Any,
+    fact_sum: Callable[[Any], Any],
+    xp: Any = np,
+) -> tuple[Any, Any]:
+    """The likelihood's terms from the per-claim sums: (claims (..., C, H), facts (..., F, H)).
+
+    A claim in a fact contributes 0 on its own; its fact's term holds it. One formula for
+    NumPy and PyTensor (``fact_sum`` sums claim values into facts in either).
+    """
+    terms = arrays._fact_terms
+    plain = claim_terms(arrays.theta, noise, gap, xp) * terms["plain"][:, None]
+    if not arrays.fact_ids:
+        return plain, None
+    if_true = claim_terms(terms["p_true"][:, None], noise, gap, xp)[..., 0]
+    if_false = claim_terms(terms["p_false"][:, None], noise, gap, xp)[..., 0]
+    holds = terms["log_phi"] + fact_sum(if_true)[..., None]
+    fails = terms["log1m_phi"] + fact_sum(if_false)[..., None]
+    return plain, xp.logaddexp(holds, fails)
+
+
 def claim_log_likelihood(
     arrays: EvidenceArrays, sampled_reliability: np.ndarray | None = None
 ) -> np.ndarray:
-    """log P(evidence of each claim | h, r): shape (..., C, H)."""
+    """log P(evidence of each unit | h, r): shape (..., U, H), units as ``arrays.unit_ids``.
+
+    A unit is a claim (its own attestations) or a fact (the attestations of all its claims);
+    a claim in a fact is a unit worth 0, so that the units sum to the whole likelihood.
+    """
     if sampled_reliability is None:
         sampled_reliability = np.zeros(arrays.n_sampled)
     r = pair_reliability(arrays, sampled_reliability)
     n_claims = len(arrays.claim_ids)
-    terms = witness_log_likelihood(
-        arrays.theta,
-        r,
-        arrays.say_anyway,
-        lambda values: segment_sum(values, arrays.pair_claim, n_claims),
+    noise, gap = witness_sums(
+        r, arrays.say_anyway, lambda values: segment_sum(values, arrays.pair_claim, n_claims)
     )
-    return terms + direct_log_likelihood(arrays)
+    plain, facts = unit_terms(arrays, noise, gap, arrays.fact_sum)
+    plain = plain + direct_log_likelihood(arrays)
+    return plain if facts is None else np.concatenate([plain, facts], axis=-2)
 
 
 def hypothesis_log_likelihood(
@@ -180,12 +305,14 @@ def hypothesis_log_likelihood(
 ) -> np.ndarray:
     """log P(all evidence | h, r) for reliabilities of shape (N, S): shape (N, H), in chunks.
 
-    The same formula as :func:`claim_log_likelihood` summed over claims, arranged for speed:
+    The same formula as :func:`claim_log_likelihood` summed over units, arranged for speed:
     the claim-only part (S_noise) is summed before it meets the hypothesis axis.
     """
     sampled_reliability = np.atleast_2d(np.asarray(sampled_reliability, dtype=float))
     n_claims = len(arrays.claim_ids)
     constant = direct_log_likelihood(arrays).sum(axis=0)
+    plain_claims = arrays._fact_terms["plain"].astype(bool)
+    theta = arrays.theta[plain_claims]
     out = np.empty((sampled_reliability.shape[0], len(arrays.hypothesis_ids)))
     for start in range(0, sampled_reliability.shape[0], chunk):
         r = np.clip(pair_reliability(arrays, sampled_reliability[start : start + chunk]), 0, R_MAX)
@@ -193,9 +320,13 @@ def hypothesis_log_likelihood(
         noise = segment_sum(log_noise, arrays.pair_claim, n_claims)
         gap = segment_sum(np.log(r + (1.0 - r) * arrays.say_anyway), arrays.pair_claim, n_claims)
         gap -= noise
-        terms = np.expm1(gap)[:, :, None] * arrays.theta
+        terms = np.expm1(gap[:, plain_claims])[:, :, None] * theta
         np.log1p(terms, out=terms)
-        out[start : start + chunk] = terms.sum(axis=1) + noise.sum(axis=1)[:, None] + constant
+        total = terms.sum(axis=1) + noise[:, plain_claims].sum(axis=1)[:, None] + constant
+        if arrays.fact_ids:
+            _, facts = unit_terms(arrays, noise, gap, arrays.fact_sum)
+            total = total + facts.sum(axis=1)
+        out[start : start + chunk] = total
     return out
 
 

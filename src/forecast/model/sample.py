@@ -172,8 +172,8 @@ def _claim_terms(arrays: EvidenceArrays, idata: Any) -> Any:
 
     r = idata.posterior["reliability"].values
     chains, draws = r.shape[:2]
-    cells = chains * draws * len(arrays.claim_ids) * len(arrays.hypothesis_ids)
-    coords = {"claim": list(arrays.claim_ids), "hypothesis": list(arrays.hypothesis_ids)}
+    cells = chains * draws * len(arrays.unit_ids) * len(arrays.hypothesis_ids)
+    coords = {"claim": list(arrays.unit_ids), "hypothesis": list(arrays.hypothesis_ids)}
     if cells <= MAX_CLAIM_TERMS_CELLS:
         values = claim_log_likelihood(arrays, r)
         dims = ["chain", "draw", "claim", "hypothesis"]

@@ -57,7 +57,12 @@ class CheckReport(Report):
                 f"{w} (through {', '.join(sorted(set(members)))})" if members else w
                 for w, members in witnesses.items()
             ]
-            if claim.kind == "outcome":
+            if claim.fact is not None:
+                kind = (
+                    f"{claim.kind} in fact {claim.fact} (if it holds {claim.if_true:g}, "
+                    f"if not {claim.if_false:g})"
+                )
+            elif claim.kind == "outcome":
                 kind = "outcome: observed, no witnesses"
             elif claim.is_opinion and claim.kind != "opinion":
                 reliabilities = ", ".join(
@@ -75,8 +80,9 @@ class CheckReport(Report):
                 else f"{kind}; witnesses: " + (", ".join(named) or "(none)")
             )
             out.append(
-                {"claim": claim.id, "kind": claim.kind, "opinion": claim.is_opinion,
-                 "witnesses": list(witnesses), "counted_as": counted_as}
+                {"claim": claim.id, "kind": claim.kind, "fact": claim.fact,
+                 "opinion": claim.is_opinion, "witnesses": list(witnesses),
+                 "counted_as": counted_as}
             )  # fmt: skip
         return out
 
@@ -134,6 +140,10 @@ class CheckReport(Report):
             "claims_by_kind": self.claims_by_kind,
             "directly_asserting": [c.id for c in spec.claims if c.directly_asserts],
             "claims": self._claims(),
+            "facts": [
+                {"id": f.id, "text": f.text, "phi": list(f.phi), "claims": list(f.claims)}
+                for f in spec.facts
+            ],
             "documents": [
                 {
                     "id": doc_id,
@@ -185,6 +195,11 @@ class CheckReport(Report):
             )
         kinds = ", ".join(f"{kind} {n}" for kind, n in self.claims_by_kind.items())
         lines += ["", f"Claims ({len(spec.claims)}): {kinds}"]
+        for fact in spec.facts:
+            phi = ", ".join(
+                f"{h} {p:g}" for h, p in zip(spec.hypothesis_ids, fact.phi, strict=True)
+            )
+            lines.append(f"Fact {fact.id} (P holds: {phi}), signs: {', '.join(fact.claims)}")
         direct = [c.id for c in spec.claims if c.directly_asserts]
         lines.append(f"Directly asserts a hypothesis: {', '.join(direct) if direct else '(none)'}")
         lines += ["", "Claims as counted (kind as treated; the witnesses that count):"]

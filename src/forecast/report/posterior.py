@@ -10,7 +10,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast.analysis.influence import log_bayes_factors, uniform_prior_reweighting
+from forecast.analysis.influence import (
+    fact_claim_shares,
+    log_bayes_factors,
+    uniform_prior_reweighting,
+)
 from forecast.analysis.intervals import beta_hdi, weighted_hdi
 from forecast.compat import hdi_of, mcse_of_mean
 from forecast.constants import (
@@ -28,21 +32,42 @@ from forecast.spec.layout import display_path
 
 
 def claim_table(result: FitResult) -> pd.DataFrame:
-    """Per claim: kind, witnesses counted, diagnosticity and LBF per hypothesis at r*."""
+    """Per claim and per fact: kind, witnesses counted, diagnosticity and LBF per hypothesis at r*.
+
+    A claim in a fact shows its share of the fact's log Bayes factor (see ``docs/model.md``);
+    the fact has a row of its own, of kind ``fact``.
+    """
     arrays = result.arrays
-    terms = claim_log_likelihood(arrays, result.posterior_mean_reliability)
+    reliability = result.posterior_mean_reliability
+    terms = claim_log_likelihood(arrays, reliability)
     lbf = log_bayes_factors(terms, arrays.log_prior)
+    shares = fact_claim_shares(arrays, reliability)
     claims = {c.id: c for c in result.spec.claims}
     rows = []
-    for i, claim_id in enumerate(arrays.claim_ids):
-        claim = claims[claim_id]
-        row: dict[str, Any] = {
-            "claim": claim_id,
-            "kind": "opinion" if claim.is_opinion and claim.kind != "opinion" else claim.kind,
-            "witnesses": len(claim.counted_attestations),
-            "diagnosticity": float(terms[i].max() - terms[i].min()),
-        }
-        row |= {f"lbf_{h}": float(v) for h, v in zip(arrays.hypothesis_ids, lbf[i], strict=True)}
+    for i, unit in enumerate(arrays.unit_ids):
+        if i < len(arrays.claim_ids):
+            claim = claims[unit]
+            values = shares.get(unit, lbf[i])
+            row: dict[str, Any] = {
+                "claim": unit,
+                "kind": "opinion" if claim.is_opinion and claim.kind != "opinion" else claim.kind,
+                "fact": claim.fact or "",
+                "witnesses": len(claim.counted_attestations),
+                "diagnosticity": float(values.max() - values.min())
+                if unit in shares
+                else float(terms[i].max() - terms[i].min()),
+            }
+        else:
+            members = [c for c in result.spec.claims if c.fact == unit]
+            values = lbf[i]
+            row = {
+                "claim": unit,
+                "kind": "fact",
+                "fact": unit,
+                "witnesses": sum(len(c.counted_attestations) for c in members),
+                "diagnosticity": float(terms[i].max() - terms[i].min()),
+            }
+        row |= {f"lbf_{h}": float(v) for h, v in zip(arrays.hypothesis_ids, values, strict=True)}
         rows.append(row)
     return pd.DataFrame(rows).set_index("claim")
 

@@ -86,6 +86,7 @@ class UpdateReport(Report):
         r_before = np.array([self._reliability[s] for s in before.sampled_sources])
         lbf_before = log_bayes_factors(claim_log_likelihood(before, r_before), before.log_prior)
         before_index = {c: i for i, c in enumerate(before.claim_ids)}
+        before_facts = {f: len(before.claim_ids) + i for i, f in enumerate(before.fact_ids)}
         attested = {
             a.claim_id
             for a in self.result.spec.attestations
@@ -95,11 +96,16 @@ class UpdateReport(Report):
         for i, claim_id in enumerate(after.claim_ids):
             if claim_id not in attested and claim_id not in self.items["claims"]:
                 continue
-            lbf = lbf_after[i].copy()
-            status = "new claim"
-            if claim_id in before_index:
-                lbf -= lbf_before[before_index[claim_id]]
-                status = "new attestation"
+            status = "new claim" if claim_id not in before_index else "new attestation"
+            row_after, row_before = i, before_index.get(claim_id)
+            if after.facts[i] >= 0:  # its effect is the change in its fact's term
+                fact = after.fact_ids[after.facts[i]]
+                status += f" in fact {fact}"
+                row_after = len(after.claim_ids) + after.facts[i]
+                row_before = before_facts.get(fact)
+            lbf = lbf_after[row_after].copy()
+            if row_before is not None:
+                lbf -= lbf_before[row_before]
             row: dict[str, Any] = {"claim": claim_id, "status": status}
             row |= {h: float(v) for h, v in zip(after.hypothesis_ids, lbf, strict=True)}
             row["largest"] = float(np.max(np.abs(lbf)))
