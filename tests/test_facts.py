@@ -243,3 +243,43 @@ def test_refused_facts_are_one_located_line(mini_project, cli, case):
     assert result.exit_code == 2, result.output
     assert result.stderr.rstrip("\n") == expected
     assert tree_hash(mini_project) == before
+
+
+def test_claims_csv_has_a_fact_column_and_a_row_per_fact(mini_project, cli):
+    import pandas as pd
+
+    assert cli("fit", "--method", "exact", "--no-plots").exit_code == 0
+    table = pd.read_csv(mini_project / "results/mini/claims.csv", index_col="claim")
+    assert table.loc["harbour-shut", "kind"] == "fact"
+    assert table.loc["harbour-shut", "witnesses"] == 2
+    assert table.loc["customs-closed", "fact"] == "harbour-shut"
+    assert table.loc["harbour-shut", "lbf_storm"] > table.loc["customs-closed", "lbf_storm"] > 0
+
+
+def test_a_new_claim_in_a_fact_moves_the_update_by_the_change_in_the_facts_term(exact_project):
+    from forecast import Project
+    from forecast.analysis.influence import log_bayes_factors
+
+    fact_claim = (
+        "model: mini\njudged_by: B\njudged_on: 2025-03-06\nclaims:\n"
+        "  - id: quay-empty\n    kind: act\n    text: The quay was empty at dawn.\n"
+        "    fact: harbour-shut\n    judgments: {if_true: 0.9, if_false: 0.4}\n"
+        "    attestations:\n      - id: a-quay-dockers\n        source: dockers\n"
+        "        document: harbour-report\n        quote: left the harbour at dawn\n"
+    )
+    (exact_project / "incoming" / "quay.yaml").write_text(fact_claim)
+    project = Project.open(exact_project)
+    before = evidence_arrays(spec(exact_project))
+    report = project.update("incoming/quay.yaml", dry_run=True, plots=False)
+    after = report.result.arrays
+    row = report.movers().loc["quay-empty"]
+    assert row["status"] == "new claim in fact harbour-shut"
+
+    def fact_lbf(arrays):
+        terms = claim_log_likelihood(arrays)
+        lbf = log_bayes_factors(terms, arrays.log_prior)
+        return lbf[arrays.unit_ids.index("harbour-shut")]
+
+    expected = fact_lbf(after) - fact_lbf(before)
+    for h, value in zip(after.hypothesis_ids, expected, strict=True):
+        assert row[h] == pytest.approx(value, rel=1e-10, abs=1e-12)
