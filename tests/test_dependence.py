@@ -39,14 +39,15 @@ STEWARD_STRIKE = (
 )
 
 
+#: The union with a fixed reliability, so that the exact engine is closed form.
+FIXED_UNION = UNION.replace(
+    "grade_rationale: The union.\n", "grade_rationale: The union.\n    reliability: 0.45\n"
+)
+
+
 def test_two_members_of_one_organisation_count_as_one_witness(mini_project):
     fix_reliabilities(mini_project)
-    add_source(
-        mini_project,
-        UNION.replace(
-            "grade_rationale: The union.\n", "grade_rationale: The union.\n    reliability: 0.45\n"
-        ),
-    )
+    add_source(mini_project, FIXED_UNION)
     # The dockers speak for the union too.
     edit(mini_project / M, "    grade_rationale: Cannot be judged.\n    reliability: 0.5\n",
          "    grade_rationale: Cannot be judged.\n    speaks_for: union\n")  # fmt: skip
@@ -66,12 +67,7 @@ def test_two_members_of_one_organisation_count_as_one_witness(mini_project):
 
 def test_a_member_testifies_with_the_organisations_reliability(mini_project):
     fix_reliabilities(mini_project)
-    add_source(
-        mini_project,
-        UNION.replace(
-            "grade_rationale: The union.\n", "grade_rationale: The union.\n    reliability: 0.45\n"
-        ),
-    )
+    add_source(mini_project, FIXED_UNION)
     edit(mini_project / M, "    grade_rationale: Cannot be judged.\n    reliability: 0.5\n",
          "    grade_rationale: Cannot be judged.\n    reliability: 0.45\n")  # fmt: skip
     as_itself = posterior(mini_project)
