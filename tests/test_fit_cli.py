@@ -173,6 +173,39 @@ def test_log_density_groups_match_pymc(mini_project):
     np.testing.assert_allclose(idata.posterior["p_H"].values, p, rtol=1e-10)
 
 
+@pytest.mark.parametrize("dense_cells", [100_000, 0], ids=["dense sums", "scatter sums"])
+@pytest.mark.parametrize(
+    "model", ["tests/fixtures/mini/models/mini.yaml", "models/azerbaijan-2025.yaml"]
+)
+def test_sampled_graph_matches_numpy_for_every_hypothesis(model, dense_cells):
+    # NUTS follows the PyTensor graph and its gradient; p_H, the exact engine and the reports
+    # use NumPy. Both must give the same log P(E | h, r) for every hypothesis, with
+    # organisations and facts, whichever way the graph sums into claims and facts.
+    import pytensor
+
+    from conftest import REPO
+    from forecast.compat import import_pytensor_tensor
+    from forecast.model.build import hypothesis_log_likelihood_graph
+    from forecast.model.likelihood import evidence_arrays, hypothesis_log_likelihood
+
+    pt = import_pytensor_tensor()
+    arrays = evidence_arrays(load_spec(REPO / model))
+    assert arrays.fact_ids and arrays.n_sampled
+    r = pt.vector("r")
+    log_lik = hypothesis_log_likelihood_graph(arrays, r, dense_cells=dense_cells)
+    weights = np.linspace(1.0, 2.0, len(arrays.hypothesis_ids))
+    graph = pytensor.function([r], [log_lik, pytensor.grad((log_lik * weights).sum(), r)])
+    draws = np.random.default_rng(3).beta(2.0, 2.0, size=(20, arrays.n_sampled))
+    expected = hypothesis_log_likelihood(arrays, draws)
+    values = [graph(d) for d in draws]
+    np.testing.assert_allclose([v[0] for v in values], expected, rtol=1e-10, atol=1e-10)
+    step = 1e-6 * np.eye(arrays.n_sampled)
+    for draw, (_, gradient) in zip(draws[:3], values[:3], strict=True):
+        ahead = hypothesis_log_likelihood(arrays, draw + step) @ weights
+        behind = hypothesis_log_likelihood(arrays, draw - step) @ weights
+        np.testing.assert_allclose(gradient, (ahead - behind) / 2e-6, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.slow
 def test_psens_runs_on_saved_posterior(mini_project, cli):
     assert cli("fit", *SMALL).exit_code == 0

@@ -306,7 +306,7 @@ def small_models(draw):
 def test_random_small_models_nuts_agrees_with_exact(pymc, arrays):
     from forecast.model.build import build_model
     from forecast.model.exact import exact_posterior
-    from forecast.model.sample import agreement_of
+    from forecast.model.sample import add_hypothesis_posterior, agreement_of
 
     pm = pymc
     exact = exact_posterior(arrays)
@@ -320,6 +320,7 @@ def test_random_small_models_nuts_agrees_with_exact(pymc, arrays):
             progressbar=False,
             compute_convergence_checks=False,
         )
+    add_hypothesis_posterior(arrays, idata)
     agreement = agreement_of(idata, exact)
     assert agreement.within, (agreement.difference, agreement.tolerance)
 

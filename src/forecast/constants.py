@@ -171,3 +171,7 @@ AGREEMENT_FLOOR = 0.002
 #: Above this many claim x hypothesis x draw cells the per-claim terms are stored at the
 #: posterior-mean reliabilities only.
 MAX_CLAIM_TERMS_CELLS = 1_000_000
+
+#: The sampled graph sums into claims and facts with a dense 0/1 matrix up to this many cells
+#: (one BLAS call per evaluation), and with a scatter-add above it.
+DENSE_SUM_CELLS = 100_000

@@ -96,7 +96,7 @@ class EvidenceArrays:
         return touched
 
     @cached_property
-    def _fact_terms(self) -> dict[str, np.ndarray]:
+    def fact_constants(self) -> dict[str, np.ndarray]:
         """Constant inputs of the fact terms (the arrays are frozen, so these are too)."""
         facts = self.facts
         in_fact = facts >= 0
@@ -109,8 +109,13 @@ class EvidenceArrays:
         starts = np.flatnonzero(np.r_[True, np.diff(facts[order]) != 0]) if order.size else order
         return {
             "plain": (~in_fact).astype(float),
-            "p_true": np.where(in_fact, np.nan_to_num(self._or_zeros(self.if_true)), 0.0),
-            "p_false": np.where(in_fact, np.nan_to_num(self._or_zeros(self.if_false)), 0.0),
+            "if_fact": np.stack(
+                [
+                    np.where(in_fact, np.nan_to_num(self._or_zeros(self.if_true)), 0.0),
+                    np.where(in_fact, np.nan_to_num(self._or_zeros(self.if_false)), 0.0),
+                ],
+                axis=1,
+            ),
             "log_phi": log_phi,
             "log1m_phi": log1m_phi,
             "order": order,
@@ -121,11 +126,11 @@ class EvidenceArrays:
         return np.zeros(len(self.claim_ids)) if values is None else values
 
     def fact_sum(self, values: np.ndarray) -> np.ndarray:
-        """Sum claim values (..., C) into their facts (..., F)."""
-        terms = self._fact_terms
+        """Sum claim rows (..., C, K) into their facts (..., F, K)."""
+        terms = self.fact_constants
         if not self.fact_ids:
-            return np.zeros((*values.shape[:-1], 0))
-        return np.add.reduceat(values[..., terms["order"]], terms["starts"], axis=-1)
+            return np.zeros((*values.shape[:-2], 0, values.shape[-1]))
+        return np.add.reduceat(values[..., terms["order"], :], terms["starts"], axis=-2)
 
 
 def evidence_arrays(spec: Spec) -> EvidenceArrays:
@@ -267,17 +272,41 @@ def unit_terms(
     """The likelihood's terms from the per-claim sums: (claims (..., C, H), facts (..., F, H)).
 
     A claim in a fact contributes 0 on its own; its fact's term holds it. One formula for
-    NumPy and PyTensor (``fact_sum`` sums claim values into facts in either).
+    NumPy and PyTensor (``fact_sum`` sums claim rows into facts in either). The claims' terms
+    and their terms if their fact holds or not are one call, which keeps the graph small.
     """
-    terms = arrays._fact_terms
-    plain = claim_terms(arrays.theta, noise, gap, xp) * terms["plain"][:, None]
     if not arrays.fact_ids:
-        return plain, None
-    if_true = claim_terms(terms["p_true"][:, None], noise, gap, xp)[..., 0]
-    if_false = claim_terms(terms["p_false"][:, None], noise, gap, xp)[..., 0]
-    holds = terms["log_phi"] + fact_sum(if_true)[..., None]
-    fails = terms["log1m_phi"] + fact_sum(if_false)[..., None]
-    return plain, xp.logaddexp(holds, fails)
+        return claim_terms(arrays.theta, noise, gap, xp), None
+    terms = arrays.fact_constants
+    n_hypotheses = arrays.theta.shape[1]
+    every = claim_terms(np.concatenate([arrays.theta, terms["if_fact"]], axis=1), noise, gap, xp)
+    plain = every[..., :n_hypotheses] * terms["plain"][:, None]
+    sums = fact_sum(every[..., n_hypotheses:])
+    return plain, fact_mixture(arrays, sums[..., 0:1], sums[..., 1:2], xp)
+
+
+def fact_terms(
+    arrays: EvidenceArrays,
+    noise: Any,
+    gap: Any,
+    fact_sum: Callable[[Any], Any],
+    xp: Any = np,
+) -> Any:
+    """The facts' part of :func:`unit_terms` alone: shape (..., F, H), None without facts."""
+    if not arrays.fact_ids:
+        return None
+    sums = fact_sum(claim_terms(arrays.fact_constants["if_fact"], noise, gap, xp))
+    return fact_mixture(arrays, sums[..., 0:1], sums[..., 1:2], xp)
+
+
+def fact_mixture(arrays: EvidenceArrays, if_holds: Any, if_fails: Any, xp: Any) -> Any:
+    """log(phi * prod P(claim | fact holds) + (1 - phi) * prod P(claim | it does not)).
+
+    ``if_holds`` and ``if_fails`` (..., F, 1) hold each fact's summed log terms of its claims
+    if it holds and if it does not; the result has shape (..., F, H).
+    """
+    terms = arrays.fact_constants
+    return xp.logaddexp(terms["log_phi"] + if_holds, terms["log1m_phi"] + if_fails)
 
 
 def claim_log_likelihood(
@@ -311,7 +340,7 @@ def hypothesis_log_likelihood(
     sampled_reliability = np.atleast_2d(np.asarray(sampled_reliability, dtype=float))
     n_claims = len(arrays.claim_ids)
     constant = direct_log_likelihood(arrays).sum(axis=0)
-    plain_claims = arrays._fact_terms["plain"].astype(bool)
+    plain_claims = arrays.fact_constants["plain"].astype(bool)
     theta = arrays.theta[plain_claims]
     out = np.empty((sampled_reliability.shape[0], len(arrays.hypothesis_ids)))
     for start in range(0, sampled_reliability.shape[0], chunk):
@@ -324,8 +353,7 @@ def hypothesis_log_likelihood(
         np.log1p(terms, out=terms)
         total = terms.sum(axis=1) + noise[:, plain_claims].sum(axis=1)[:, None] + constant
         if arrays.fact_ids:
-            _, facts = unit_terms(arrays, noise, gap, arrays.fact_sum)
-            total = total + facts.sum(axis=1)
+            total = total + fact_terms(arrays, noise, gap, arrays.fact_sum).sum(axis=1)
         out[start : start + chunk] = total
     return out
 

@@ -187,6 +187,27 @@ def _claim_terms(arrays: EvidenceArrays, idata: Any) -> Any:
     return xr.Dataset({"claim_log_likelihood": data}, attrs={"evaluated_at": at})
 
 
+def add_hypothesis_posterior(arrays: EvidenceArrays, idata: Any) -> np.ndarray:
+    """Add ``p_H`` = P(H | evidence, r) for every draw to ``idata.posterior``, in place.
+
+    Returns log P(E | h, r) for every draw, shape (chains * draws, H), from which it is made.
+    """
+    import xarray as xr
+
+    posterior = idata.posterior
+    r = posterior["reliability"].values
+    log_lik = hypothesis_log_likelihood(arrays, r.reshape(-1, r.shape[-1]))
+    log_joint = log_lik + arrays.log_prior
+    p = np.exp(log_joint - np.logaddexp.reduce(log_joint, axis=1, keepdims=True))
+    coords = {
+        "chain": posterior.chain.values,
+        "draw": posterior.draw.values,
+        "hypothesis": list(arrays.hypothesis_ids),
+    }
+    posterior["p_H"] = xr.DataArray(p.reshape(*r.shape[:2], -1), coords=coords)
+    return log_lik
+
+
 def _log_density_groups(arrays: EvidenceArrays, idata: Any, log_lik: np.ndarray) -> dict[str, Any]:
     """``log_likelihood`` (log p(E | r) per draw), ``log_prior`` and per-claim terms.
 
@@ -258,6 +279,7 @@ def fit(
                 )
         except (RuntimeError, ValueError, FloatingPointError) as exc:
             raise FitError(f"sampling failed: {exc}") from exc
+    log_lik = add_hypothesis_posterior(arrays, idata)
     say("Exact cross-check…")
     exact = exact_posterior(arrays, seed=options.seed)
     idata.posterior.attrs.update(
@@ -275,5 +297,6 @@ def fit(
         diagnostics=diagnostics_of(idata),
         agreement=agreement_of(idata, exact),
     )
-    idata.add_groups(_log_density_groups(arrays, idata, result.draw_log_likelihood))
+    result.__dict__["draw_log_likelihood"] = log_lik  # the cached property, already computed
+    idata.add_groups(_log_density_groups(arrays, idata, log_lik))
     return result
