@@ -50,6 +50,49 @@ _ADAPTATIONS = 2
 
 
 @dataclass(frozen=True)
+class Integrator:
+    """One component's integral as a weighted sum: Z[h] = sum_n exp(log_weights[n]) L(h, r_n).
+
+    ``nodes`` (N, S) are reliabilities of ``sources`` (the component's sampled sources):
+    Gauss-Jacobi nodes with normalized weights (exact for the component's likelihood and for
+    any with fewer claims or sources), importance draws with weights p / (N q) (unbiased for
+    any likelihood of these reliabilities), or one empty node for a closed form. Keeping them
+    lets a perturbed model be integrated without new nodes or draws.
+    """
+
+    method: str
+    sources: tuple[str, ...]
+    claims: frozenset[str]
+    nodes: np.ndarray
+    log_weights: np.ndarray
+
+    def integrate(self, part: EvidenceArrays) -> tuple[np.ndarray, np.ndarray | None, float | None]:
+        """(log Z[h], relative covariance of Z or None, ESS or None) for ``part``.
+
+        ``part`` holds some of this component's claims; its sampled sources must be among the
+        component's. Quadrature and closed forms are exact; importance sampling carries its
+        error and effective sample size.
+        """
+        columns = [self.sources.index(s) for s in part.sampled_sources]
+        log_values = hypothesis_log_likelihood(part, self.nodes[:, columns])
+        log_values += self.log_weights[:, None]
+        if self.method != "importance sampling":
+            return special.logsumexp(log_values, axis=0), None, None
+        draws = len(self.log_weights)
+        shift = log_values.max()
+        values = np.exp(log_values - shift) * draws
+        z_hat = values.mean(0)
+        covariance_z = np.atleast_2d(np.cov(values, rowvar=False)) / draws
+        mixture = values @ np.exp(part.log_prior - part.log_prior.max())
+        ess = float(mixture.sum() ** 2 / np.sum(mixture**2)) if mixture.any() else 0.0
+        scale_z = np.outer(z_hat, z_hat)
+        # A hypothesis whose Z underflows has posterior 0 and contributes nothing to the error.
+        relative = np.divide(covariance_z, scale_z, out=np.zeros_like(scale_z), where=scale_z > 0)
+        with np.errstate(divide="ignore"):
+            return np.log(z_hat) + shift, relative, ess
+
+
+@dataclass(frozen=True)
 class ComponentResult:
     """How one connected component of the evidence was integrated."""
 
@@ -57,6 +100,7 @@ class ComponentResult:
     claims: tuple[str, ...]
     method: str
     effective_sample_size: float | None = None
+    integrator: Integrator | None = None
 
 
 @dataclass(frozen=True)
@@ -128,8 +172,8 @@ def quadrature_nodes(part: EvidenceArrays) -> np.ndarray:
     return degree // 2 + 1
 
 
-def _quadrature(part: EvidenceArrays, nodes: np.ndarray) -> np.ndarray:
-    """log Z[h] by tensor Gauss-Jacobi quadrature over the component's reliabilities."""
+def _quadrature(part: EvidenceArrays, nodes: np.ndarray) -> Integrator:
+    """Tensor Gauss-Jacobi quadrature over the component's reliabilities."""
     axes_r, axes_w = [], []
     for a, b, n in zip(part.alpha, part.beta, nodes, strict=True):
         x, w = special.roots_jacobi(int(n), b - 1.0, a - 1.0)
@@ -137,8 +181,7 @@ def _quadrature(part: EvidenceArrays, nodes: np.ndarray) -> np.ndarray:
         axes_w.append(np.log(w / w.sum()))
     grid_r = np.stack(np.meshgrid(*axes_r, indexing="ij"), -1).reshape(-1, part.n_sampled)
     grid_w = sum(np.meshgrid(*axes_w, indexing="ij")).reshape(-1)
-    log_lik = hypothesis_log_likelihood(part, grid_r)
-    return special.logsumexp(log_lik + grid_w[:, None], axis=0)
+    return Integrator("quadrature", part.sampled_sources, frozenset(part.claim_ids), grid_r, grid_w)
 
 
 def _uniforms(sources: tuple[str, ...], n: int, seed: int, stream: str) -> np.ndarray:
@@ -219,30 +262,27 @@ def _importance_once(
     log_p = _log_prior_logit(part, z)
     log_t = stats.multivariate_t(loc=mode, shape=scale, df=_T_DOF).logpdf(z)
     log_q = np.logaddexp(np.log(_DEFENSIVE_WEIGHT) + log_p, np.log1p(-_DEFENSIVE_WEIGHT) + log_t)
+    if not moments:
+        return Integrator(
+            "importance sampling",
+            sources,
+            frozenset(part.claim_ids),
+            special.expit(z),
+            log_p - log_q - np.log(draws),
+        )
     log_values = hypothesis_log_likelihood(part, special.expit(z)) + (log_p - log_q)[:, None]
-    shift = log_values.max()
-    values = np.exp(log_values - shift)
-    if moments:
-        weight = values @ np.exp(log_prior - log_prior.max())
-        weight /= weight.sum()
-        mean = weight @ z
-        centred = z - mean
-        return mean, (centred * weight[:, None]).T @ centred + 1e-9 * np.eye(len(mean))
-    z_hat = values.mean(0)
-    covariance_z = np.atleast_2d(np.cov(values, rowvar=False)) / draws
-    mixture = values @ np.exp(log_prior - log_prior.max())
-    ess = float(mixture.sum() ** 2 / np.sum(mixture**2))
-    scale_z = np.outer(z_hat, z_hat)
-    # A hypothesis whose Z underflows has posterior 0 and contributes nothing to the error.
-    relative = np.divide(covariance_z, scale_z, out=np.zeros_like(scale_z), where=scale_z > 0)
-    with np.errstate(divide="ignore"):
-        return np.log(z_hat) + shift, relative, ess
+    values = np.exp(log_values - log_values.max())
+    weight = values @ np.exp(log_prior - log_prior.max())
+    weight /= weight.sum()
+    mean = weight @ z
+    centred = z - mean
+    return mean, (centred * weight[:, None]).T @ centred + 1e-9 * np.eye(len(mean))
 
 
 def _importance(
     part: EvidenceArrays, log_prior: np.ndarray, draws: int, seed: int
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """(log Z[h], relative covariance of the Z estimate, ESS) by importance sampling.
+) -> tuple[Integrator, tuple[np.ndarray, np.ndarray, float]]:
+    """The importance-sampling integrator and its (log Z[h], relative covariance, ESS).
 
     The proposal is a multivariate t around the Laplace approximation of the reliabilities'
     posterior (in logit space), mixed with the prior so that weights stay bounded. Draws
@@ -257,9 +297,10 @@ def _importance(
         center, covariance = pilot
     n = min(draws, _FIRST_DRAWS)
     while True:
-        result = _importance_once(part, log_prior, center, covariance, n, seed)
+        integrator = _importance_once(part, log_prior, center, covariance, n, seed)
+        result = integrator.integrate(part)
         if result[2] >= 2 * MIN_IMPORTANCE_ESS or n >= draws:
-            return result
+            return integrator, result
         n = min(2 * n, draws)
 
 
@@ -289,16 +330,20 @@ def exact_posterior(
         sources, claims = part.sampled_sources, part.claim_ids
         if len(members) == 0:
             log_z += claim_log_likelihood(part).sum(0)
-            results.append(ComponentResult(sources, claims, "closed form"))
+            closed = Integrator("closed form", (), frozenset(claims), np.zeros((1, 0)), np.zeros(1))
+            results.append(ComponentResult(sources, claims, "closed form", integrator=closed))
         elif len(members) <= max_dim or np.prod(quadrature_nodes(part), dtype=float) <= max_grid:
-            log_z += _quadrature(part, quadrature_nodes(part))
-            results.append(ComponentResult(sources, claims, "quadrature"))
+            integrator = _quadrature(part, quadrature_nodes(part))
+            log_z += integrator.integrate(part)[0]
+            results.append(ComponentResult(sources, claims, "quadrature", integrator=integrator))
         else:
-            part_log_z, rel_cov, ess = _importance(part, arrays.log_prior, draws, seed)
+            integrator, (part_log_z, rel_cov, ess) = _importance(
+                part, arrays.log_prior, draws, seed
+            )
             log_z += part_log_z
             relative_covariances.append(rel_cov)
             certified &= ess >= MIN_IMPORTANCE_ESS
-            results.append(ComponentResult(sources, claims, "importance sampling", ess))
+            results.append(ComponentResult(sources, claims, "importance sampling", ess, integrator))
     posterior = np.exp(log_softmax(arrays.log_prior + log_z))
     variance = np.zeros(n_hyp)
     for rel_cov in relative_covariances:
