@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from forecast.model.sample import FitOptions
     from forecast.report.check import CheckReport
     from forecast.report.posterior import FitReport
+    from forecast.report.sensitivity import SensitivityReport
     from forecast.report.update import UpdateReport
     from forecast.spec.schema import Spec
     from forecast.store.history import HistoryReport, VerifyReport
@@ -219,6 +220,26 @@ class Project:
             update_id = commit_update(plan, result, before, after, plots=plots)
         written = tuple(display_path(f.path) for f in plan.new_files)
         return report.recorded(update_id, written)
+
+    def sensitivity(self, *, top: int | None = None, seed: int = DEFAULT_SEED) -> SensitivityReport:
+        """How the answer moves under every single change; writes nothing.
+
+        Leaves out each source, document, claim and fact in turn (and ungroups each fact), and
+        changes the prior, integrating each change with the exact engine. ``top`` limits the
+        listed changes to the largest. Raises :class:`~forecast.errors.UsageError` for
+        ``top`` below 1.
+
+        >>> report = Project.open("tests/fixtures/mini").sensitivity()
+        >>> report.to_dict()["leader"]
+        'strike'
+        """
+        from forecast.analysis.robustness import sensitivity
+        from forecast.report.sensitivity import SensitivityReport
+
+        if top is not None and top < 1:
+            raise UsageError(f"--top: must be at least 1, not {top}")
+        spec = self.load()
+        return SensitivityReport(sensitivity(spec, seed=seed), spec.name, top)
 
     def history(self) -> HistoryReport:
         """The ledger's timeline of updates (empty, and nothing created, without a ledger)."""

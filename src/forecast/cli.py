@@ -337,6 +337,22 @@ def update(
 
 
 @app.command()
+def sensitivity(
+    project: ProjectOption = None,
+    model: ModelOption = None,
+    top: Annotated[
+        int | None,
+        typer.Option(help="List only the N changes that move the leader most (N >= 1)."),
+    ] = None,
+    seed: SeedOption = DEFAULT_SEED,
+    format: FormatOption = "table",
+) -> None:
+    """How far the answer moves without each source, document, claim or fact, or another prior."""
+    with _errors_to_exit_codes():
+        _print(_open(project, model).sensitivity(top=top, seed=seed), format)
+
+
+@app.command()
 def history(
     project: ProjectOption = None,
     model: ModelOption = None,

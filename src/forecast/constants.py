@@ -175,3 +175,11 @@ MAX_CLAIM_TERMS_CELLS = 1_000_000
 #: The sampled graph sums into claims and facts with a dense 0/1 matrix up to this many cells
 #: (one BLAS call per evaluation), and with a scatter-add above it.
 DENSE_SUM_CELLS = 100_000
+
+#: Robustness (``forecast sensitivity``): the prior powers a in P_a(h) = softmax(a log pi +
+#: log Z); a change of the leader's or runner-up's ICD-203 word is a flip only if the
+#: probability also moves by FLIP_MIN_POINTS percentage points; a change within
+#: ROBUSTNESS_SIGMAS Monte Carlo standard errors of the base is not a flip.
+PRIOR_POWERS: tuple[float, ...] = (0.5, 2.0)
+FLIP_MIN_POINTS = 5.0
+ROBUSTNESS_SIGMAS = 2.0

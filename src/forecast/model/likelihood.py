@@ -172,7 +172,9 @@ def evidence_arrays(spec: Spec) -> EvidenceArrays:
         hypothesis_ids=hypothesis_ids,
         claim_ids=tuple(c.id for c in claims),
         log_prior=np.log(np.asarray(spec.priors, dtype=float)),
-        theta=np.array([c.theta for c in claims], dtype=float).reshape(n_claims, -1),
+        theta=np.array([c.theta for c in claims], dtype=float).reshape(
+            n_claims, len(hypothesis_ids)
+        ),
         pair_claim=np.asarray(pair_claim, dtype=int),
         pair_source=tuple(pair_source),
         pair_slot=np.asarray(pair_slot, dtype=int),

@@ -1,0 +1,145 @@
+"""``forecast sensitivity``: how far the answer moves under single changes, and which do most."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from forecast.analysis.robustness import Change, Sensitivity
+from forecast.report.base import Report
+from forecast.report.words import icd203_word, percent
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Changes the text lists when ``--top`` is not given.
+DEFAULT_TEXT_ROWS = 10
+
+
+@dataclass(frozen=True)
+class SensitivityReport(Report):
+    """Every single change, ranked by how far it moves the leader; ``top`` limits the rows."""
+
+    sensitivity: Sensitivity
+    model: str
+    top: int | None = None
+
+    def _rows(self, default: int | None) -> tuple[Change, ...]:
+        ranked = self.sensitivity.ranked()
+        limit = self.top if self.top is not None else default
+        return ranked if limit is None else ranked[:limit]
+
+    def _p(self, change: Change | None, h: int) -> float:
+        s = self.sensitivity
+        return float((s.posterior if change is None else change.posterior)[h])
+
+    def text(self) -> str:
+        """The leader, its robust range, the prior's share, the flips and the largest effects."""
+        s = self.sensitivity
+        ids = s.hypothesis_ids
+        lead, second = s.leader, s.runner_up
+        p_lead = self._p(None, lead)
+        lines = [
+            f"Sensitivity of {self.model}: {len(s.changes)} single changes, each integrated "
+            "exactly",
+            "",
+            f"{ids[lead]} is the most probable answer: {icd203_word(p_lead)} "
+            f"({percent(p_lead)}); runner-up {ids[second]} ({percent(self._p(None, second))}).",
+        ]
+        low, high = s.robust_range()[lead]
+        lines.append(
+            f"Robust range of {ids[lead]} over single removals: {percent(low)} to {percent(high)}."
+        )
+        split = s.prior_split
+        lines += [
+            "",
+            f"Prior: {s.prior_verdict}. log posterior odds {split.leader} : {split.runner_up} "
+            f"= {split.log_posterior_odds:+.2f} = log prior odds {split.log_prior_odds:+.2f} "
+            f"+ log Bayes factor {split.log_bayes_factor:+.2f}.",
+        ]
+        flips = s.flips
+        lines += ["", f"Flips ({len(flips)}): single changes that alter the leader or a word."]
+        for change in flips[: self.top or DEFAULT_TEXT_ROWS]:
+            lines.append(f"  {self._describe(change)}")
+        if not flips:
+            lines.append("  none")
+        rows = self._rows(DEFAULT_TEXT_ROWS)
+        lines += ["", f"Largest effects on P({ids[lead]}):"]
+        for change in rows:
+            lines.append(f"  {self._describe(change)}")
+        if len(rows) < len(s.changes):
+            lines.append(f"  … and {len(s.changes) - len(rows)} more (--top N, --format csv)")
+        return "\n".join(lines) + "\n"
+
+    def _describe(self, change: Change) -> str:
+        s = self.sensitivity
+        lead = s.leader
+        after = self._p(change, lead)
+        new_leader = int(change.posterior.argmax())
+        line = (
+            f"{change.label}: {s.hypothesis_ids[lead]} {percent(self._p(None, lead))} -> "
+            f"{percent(after)} ({icd203_word(after)})"
+        )
+        if new_leader != lead:
+            line += (
+                f"; {s.hypothesis_ids[new_leader]} leads with "
+                f"{percent(self._p(change, new_leader))}"
+            )
+        return line
+
+    def table(self) -> pd.DataFrame:
+        """One row per change: kind, change, id, P(h) for every hypothesis, leader, flip."""
+        import pandas as pd
+
+        s = self.sensitivity
+        records = []
+        for change in self._rows(None):
+            record: dict[str, Any] = {"kind": change.kind, "change": change.change, "id": change.id}
+            record |= {h: float(p) for h, p in zip(s.hypothesis_ids, change.posterior, strict=True)}
+            record["leader"] = s.hypothesis_ids[int(change.posterior.argmax())]
+            record["flip"] = s.is_flip(change)
+            records.append(record)
+        columns = ["kind", "change", "id", *s.hypothesis_ids, "leader", "flip"]
+        return pd.DataFrame.from_records(records, columns=columns).set_index("kind")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Base posterior, robust ranges, the prior's split and verdict, flips and changes."""
+        s = self.sensitivity
+        ids = s.hypothesis_ids
+        split = s.prior_split
+        ranges = s.robust_range()
+        return {
+            "model": self.model,
+            "posterior": dict(zip(ids, s.posterior.tolist(), strict=True)),
+            "leader": ids[s.leader],
+            "runner_up": ids[s.runner_up],
+            "robust_range": {
+                h: {"low": float(low), "high": float(high)}
+                for h, (low, high) in zip(ids, ranges, strict=True)
+            },
+            "prior": {
+                "verdict": s.prior_verdict,
+                "leader": split.leader,
+                "runner_up": split.runner_up,
+                "log_prior_odds": split.log_prior_odds,
+                "log_bayes_factor": split.log_bayes_factor,
+                "log_posterior_odds": split.log_posterior_odds,
+            },
+            "flips": [self._change_dict(c) for c in s.flips],
+            "changes": [self._change_dict(c) for c in self._rows(None)],
+        }
+
+    def _change_dict(self, change: Change) -> dict[str, Any]:
+        s = self.sensitivity
+        return {
+            "kind": change.kind,
+            "change": change.change,
+            "id": change.id,
+            "label": change.label,
+            "posterior": dict(zip(s.hypothesis_ids, change.posterior.tolist(), strict=True)),
+            "standard_error": dict(
+                zip(s.hypothesis_ids, change.standard_error.tolist(), strict=True)
+            ),
+            "leader": s.hypothesis_ids[int(change.posterior.argmax())],
+            "flip": s.is_flip(change),
+        }

@@ -1,0 +1,343 @@
+"""Robustness: leave-one-out, prior variants and flips, against hand formulas and refits."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import FIXTURES, tree_hash
+from forecast.analysis.robustness import sensitivity
+from forecast.model.exact import exact_posterior
+from forecast.model.likelihood import evidence_arrays
+from forecast.spec import perturb
+from forecast.spec.rules import load_spec
+
+# --- a toy whose every figure is a hand formula ---------------------------------------------
+
+TEXT = "The bridge was closed. The mayor resigned. The river rose."
+
+
+def toy_project(root: Path, priors=(0.6, 0.4), c1=(0.8, 0.2), c2=(0.3, 0.6)) -> Path:
+    """Hypotheses a, b; claim c1 by s1 (fixed r 0.6), c2 by s2 (fixed r 0.5); a = 0.2."""
+    (root / "models").mkdir(parents=True)
+    (root / "evidence").mkdir()
+    (root / "seeds").mkdir()
+    (root / "seeds" / "text.txt").write_text(TEXT)
+    (root / "models" / "toy.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            name: toy
+            title: Toy
+            explanandum: Why.
+            background: A toy.
+            hypotheses:
+              - {{id: a, label: A, description: A., prior: {priors[0]}, prior_rationale: Base.}}
+              - {{id: b, label: B, description: B., prior: {priors[1]}, prior_rationale: Base.}}
+            documents:
+              - {{id: d1, path: seeds/text.txt, title: Text, author: Someone}}
+            sources:
+              - {{id: s1, name: S1, grade: C, grade_rationale: Toy., reliability: 0.6}}
+              - {{id: s2, name: S2, grade: C, grade_rationale: Toy., reliability: 0.5}}
+            """
+        )
+    )
+    (root / "evidence" / "toy.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            model: toy
+            judged_by: Tester
+            judged_on: 2025-01-01
+            claims:
+              - id: c1
+                kind: act
+                text: The bridge was closed.
+                judgments: {{a: {c1[0]}, b: {c1[1]}}}
+                attestations:
+                  - {{id: t1, source: s1, document: d1, quote: The bridge was closed}}
+              - id: c2
+                kind: act
+                text: The mayor resigned.
+                judgments: {{a: {c2[0]}, b: {c2[1]}}}
+                attestations:
+                  - {{id: t2, source: s2, document: d1, quote: The mayor resigned}}
+            """
+        )
+    )
+    return root / "models" / "toy.yaml"
+
+
+def witness(theta: float, r: float, rate: float = 0.2) -> float:
+    """P(one attestation | h) = theta (r + (1 - r) a) + (1 - theta) (1 - r) a."""
+    return theta * (r + (1 - r) * rate) + (1 - theta) * (1 - r) * rate
+
+
+def p_a(prior_a: float, like_a: float, like_b: float) -> float:
+    return prior_a * like_a / (prior_a * like_a + (1 - prior_a) * like_b)
+
+
+def change(result, kind, item, what="removed"):
+    found = [c for c in result.changes if (c.kind, c.id, c.change) == (kind, item, what)]
+    assert len(found) == 1, (kind, item, what)
+    return found[0]
+
+
+def test_leave_one_out_and_priors_match_hand_formulas(tmp_path):
+    result = sensitivity(load_spec(toy_project(tmp_path)))
+    l1 = {"a": witness(0.8, 0.6), "b": witness(0.2, 0.6)}  # 0.56, 0.20
+    l2 = {"a": witness(0.3, 0.5), "b": witness(0.6, 0.5)}  # 0.25, 0.40
+    assert math.isclose(l1["a"], 0.56) and math.isclose(l2["b"], 0.40)
+    base = p_a(0.6, l1["a"] * l2["a"], l1["b"] * l2["b"])
+    assert math.isclose(base, 21 / 29)
+    np.testing.assert_allclose(result.posterior, [base, 1 - base], rtol=1e-12)
+    expected = {
+        ("source", "s1"): p_a(0.6, l2["a"], l2["b"]),  # 15/31: c1 loses its only witness
+        ("source", "s2"): p_a(0.6, l1["a"], l1["b"]),  # 21/26
+        ("claim", "c1"): p_a(0.6, l2["a"], l2["b"]),
+        ("claim", "c2"): p_a(0.6, l1["a"], l1["b"]),
+        ("document", "d1"): 0.6,  # no evidence left: the prior
+    }
+    assert math.isclose(expected[("source", "s1")], 15 / 31)
+    for (kind, item), p in expected.items():
+        np.testing.assert_allclose(change(result, kind, item).posterior[0], p, rtol=1e-12)
+    like = (l1["a"] * l2["a"], l1["b"] * l2["b"])
+    uniform = change(result, "prior", "uniform", "uniform").posterior[0]
+    np.testing.assert_allclose(uniform, p_a(0.5, *like), rtol=1e-12)  # 7/11
+    for power in (0.5, 2.0):
+        weight = (0.6**power, 0.4**power)
+        p = weight[0] * like[0] / (weight[0] * like[0] + weight[1] * like[1])
+        got = change(result, "prior", f"power-{power:g}", f"power {power:g}").posterior[0]
+        np.testing.assert_allclose(got, p, rtol=1e-12)
+    split = result.prior_split
+    assert (split.leader, split.runner_up) == ("a", "b")
+    np.testing.assert_allclose(split.log_prior_odds, math.log(0.6 / 0.4))
+    np.testing.assert_allclose(split.log_bayes_factor, math.log(like[0] / like[1]))
+    np.testing.assert_allclose(split.log_posterior_odds, math.log(base / (1 - base)))
+
+
+@pytest.mark.parametrize(
+    ("priors", "c1", "c2", "verdict"),
+    [
+        # Evidence favours b (likelihood ratio 0.6), a strong prior on a makes a lead.
+        ((0.9, 0.1), (0.3, 0.5), (0.5, 0.5), "the prior decides the leader"),
+        # Strong evidence for a, a mild prior: the answer stands under every prior.
+        ((0.55, 0.45), (0.95, 0.05), (0.9, 0.1), "evidence-driven"),
+        # The leader stays, but its word moves when the prior is squared.
+        ((0.7, 0.3), (0.6, 0.4), (0.5, 0.5), "prior-sensitive"),
+    ],
+)
+def test_prior_verdicts(tmp_path, priors, c1, c2, verdict):
+    result = sensitivity(load_spec(toy_project(tmp_path, priors, c1, c2)))
+    assert result.prior_verdict == verdict
+
+
+# --- a leave-one-out figure equals a refit with the item deleted from the files --------------
+
+
+def _load_yaml(path: Path):
+    return yaml.safe_load(path.read_text())
+
+
+def _edit_project(root: Path, kind: str, item: str) -> None:
+    """Delete an item from the project's files, as an analyst would, with what depends on it."""
+    files = {p: _load_yaml(p) for p in (root / "evidence").glob("*.yaml")}
+    model_path = next((root / "models").glob("*.yaml"))
+    model = _load_yaml(model_path)
+    documents = {d["id"]: d for d in model.get("documents", [])}
+    sources = {s["id"]: s for s in model.get("sources", [])}
+    for data in files.values():
+        documents |= {d["id"]: d for d in data.get("documents", [])}
+        sources |= {s["id"]: s for s in data.get("sources", [])}
+
+    def attestations():
+        for data in files.values():
+            for claim in data.get("claims", []):
+                for att in claim.get("attestations", []):
+                    yield claim["id"], att
+            for att in data.get("attestations", []):
+                yield att["claim"], att
+
+    dropped_claims: set[str] = set()
+    dropped_atts: set[str] = set()
+    if kind == "source":
+        voices = {item} | {s for s, v in sources.items() if v.get("speaks_for") == item}
+        dropped_atts = {a["id"] for _, a in attestations() if a["source"] in voices}
+    elif kind == "document":
+        family = {item}
+        while more := {d for d, v in documents.items() if v.get("derived_from") in family} - family:
+            family |= more
+        dropped_atts = {a["id"] for _, a in attestations() if a["document"] in family}
+    elif kind == "claim":
+        dropped_claims = {item}
+    elif kind == "fact":
+        dropped_claims = {
+            c["id"]
+            for data in files.values()
+            for c in data.get("claims", [])
+            if c.get("fact") == item
+        }
+    dropped_atts |= {a["id"] for _, a in attestations() if a.get("restates") in dropped_atts}
+    had = {cid for cid, _ in attestations()}
+    left = {cid for cid, a in attestations() if a["id"] not in dropped_atts}
+    dropped_claims |= had - left
+    for data in files.values():
+        for claim in data.get("claims", []):
+            claim["attestations"] = [
+                a for a in claim.get("attestations", []) if a["id"] not in dropped_atts
+            ]
+            claim["contradicts"] = [
+                c for c in claim.get("contradicts", []) if c not in dropped_claims
+            ]
+        data["claims"] = [c for c in data.get("claims", []) if c["id"] not in dropped_claims]
+        data["attestations"] = [
+            a
+            for a in data.get("attestations", [])
+            if a["id"] not in dropped_atts and a["claim"] not in dropped_claims
+        ]
+        used = {c.get("fact") for d in files.values() for c in d.get("claims", [])}
+        data["facts"] = [f for f in data.get("facts", []) if f["id"] in used]
+    model["facts"] = [
+        f
+        for f in model.get("facts", [])
+        if f["id"] in {c.get("fact") for d in files.values() for c in d.get("claims", [])}
+    ]
+    for path, data in files.items():
+        if not data["claims"] and not data["attestations"]:
+            path.unlink()  # nothing left in it: an analyst deletes the file
+            continue
+        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    model_path.write_text(yaml.safe_dump(model, sort_keys=False, allow_unicode=True))
+
+
+def _items(spec):
+    attested = {a.source_id for a in spec.attestations} | {a.witness_id for a in spec.attestations}
+    return (
+        [("source", s) for s in spec.sources if s in attested]
+        + [("document", d) for d in spec.documents]
+        + [("claim", c.id) for c in spec.claims]
+        + [("fact", f.id) for f in spec.facts]
+    )
+
+
+def test_every_leave_one_out_equals_a_refit_without_the_item(tmp_path):
+    spec = load_spec(FIXTURES / "mini" / "models" / "mini.yaml")
+    result = sensitivity(spec)
+    items = _items(spec)
+    assert {kind for kind, _ in items} == {"source", "document", "claim", "fact"}
+    assert ("source", "port-authority") in items and ("document", "harbour-report") in items
+    for kind, item in items:
+        root = tmp_path / f"{kind}-{item}"
+        shutil.copytree(FIXTURES / "mini", root, ignore=shutil.ignore_patterns("results"))
+        _edit_project(root, kind, item)
+        refit = exact_posterior(evidence_arrays(load_spec(root / "models" / "mini.yaml")))
+        np.testing.assert_allclose(
+            change(result, kind, item).posterior, refit.posterior, rtol=1e-9, err_msg=item
+        )
+
+
+def test_a_fact_ungrouped_equals_its_claims_written_with_their_implied_theta(tmp_path):
+    spec = load_spec(FIXTURES / "mini" / "models" / "mini.yaml")
+    result = sensitivity(spec)
+    root = tmp_path / "ungrouped"
+    shutil.copytree(FIXTURES / "mini", root, ignore=shutil.ignore_patterns("results"))
+    implied = {c.id: c.theta for c in spec.claims if c.fact == "harbour-shut"}
+    path = root / "evidence" / "harbour.yaml"
+    data = _load_yaml(path)
+    for claim in data["claims"]:
+        del claim["fact"]
+        claim["judgments"] = dict(zip(spec.hypothesis_ids, implied[claim["id"]], strict=True))
+    data["facts"] = []
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    refit = exact_posterior(evidence_arrays(load_spec(root / "models" / "mini.yaml")))
+    ungrouped = change(result, "fact", "harbour-shut", "ungrouped")
+    np.testing.assert_allclose(ungrouped.posterior, refit.posterior, rtol=1e-9)
+    # Declaring the dependence changes the answer: the two signs no longer count twice.
+    assert np.abs(ungrouped.posterior - result.posterior).max() > 0.01
+
+
+# --- the counting rules after a removal --------------------------------------------------------
+
+
+def test_removing_an_organisation_removes_its_members_and_a_member_only_itself():
+    spec = load_spec(FIXTURES / "mini" / "models" / "mini.yaml")
+    late = next(c for c in spec.claims if c.id == "late-departure")
+    counted = {a.id for a in late.counted_attestations}
+    assert "a-late-duty-officer" in counted and "a-late-spokesperson" not in counted
+    without_org = perturb.without_source(spec, "port-authority")
+    late_after = next(c for c in without_org.claims if c.id == "late-departure")
+    assert {a.source_id for a in late_after.attestations} == {"correspondent", "wire"}
+    # The departures claim had only the authority's witness: it is dropped, and the fact keeps
+    # its other claim.
+    assert "departures-held" not in {c.id for c in without_org.claims}
+    assert without_org.facts[0].claims == ("customs-closed",)
+    # Without the duty officer, the spokesperson's attestation now counts for the authority.
+    without_member = perturb.without_source(spec, "duty-officer")
+    late_after = next(c for c in without_member.claims if c.id == "late-departure")
+    assert {a.id for a in late_after.counted_attestations} == {
+        "a-late-correspondent",
+        "a-late-spokesperson",
+    }
+
+
+def test_a_restatement_goes_with_what_it_restates_and_a_copy_with_its_parent():
+    spec = load_spec(FIXTURES / "mini" / "models" / "mini.yaml")
+    without = perturb.without_source(spec, "officials")
+    assert "storm-said" not in {c.id for c in without.claims}  # the endorsement went too
+    assert "a-storm-port" not in {a.id for a in without.attestations}
+    assert perturb.descendants(spec, "harbour-report") == {"syndicated"}
+    without_doc = perturb.without_document(spec, "harbour-report")
+    assert not {a.document_id for a in without_doc.attestations} & {"harbour-report", "syndicated"}
+
+
+# --- flips, ranges and the command ------------------------------------------------------------
+
+
+def test_flips_and_the_robust_range_on_the_mini_model():
+    result = sensitivity(load_spec(FIXTURES / "mini" / "models" / "mini.yaml"))
+    lead = result.hypothesis_ids[result.leader]
+    assert lead == "strike"
+    dockers = change(result, "source", "dockers")
+    assert int(np.argmax(dockers.posterior)) != result.leader and result.is_flip(dockers)
+    low, high = result.robust_range()[result.leader]
+    assert low == min(c.posterior[result.leader] for c in result.changes if c.kind != "prior")
+    assert low <= result.posterior[result.leader] <= high
+    assert dockers in result.flips
+    # Removing the wire desk's only counted claim barely moves anything: not a flip.
+    quiet = [c for c in result.changes if abs(c.posterior - result.posterior).max() < 0.01]
+    assert quiet and not any(result.is_flip(c) for c in quiet)
+
+
+def test_seed_report_names_the_most_influential_source(seed_project, cli):
+    result = cli("sensitivity", "--top", "5")
+    assert result.exit_code == 0, result.stderr
+    assert "without source kobakhidze" in result.stdout.splitlines()[-6]
+    assert "grievance is the most probable answer" in result.stdout
+
+
+def test_sensitivity_csv_has_one_row_per_change(mini_project, cli):
+    result = cli("sensitivity", "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "kind,change,id,storm,strike,other,leader,flip"
+    assert len(lines) == 1 + 22
+    assert lines[1].startswith("source,removed,dockers,0.65")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--top", "0"], "Error: --top: must be at least 1, not 0"),
+        (["--format", "xml"], "Error: --format: choose table, csv or json"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(mini_project, cli, args, message):
+    before = tree_hash(mini_project)
+    result = cli("sensitivity", *args)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == message
+    assert tree_hash(mini_project) == before
