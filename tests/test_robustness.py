@@ -324,7 +324,10 @@ def test_sensitivity_csv_has_one_row_per_change(mini_project, cli):
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "kind,change,id,storm,strike,other,leader,flip"
-    assert len(lines) == 1 + 22
+    expected = sensitivity(load_spec(mini_project / "models" / "mini.yaml"))
+    assert len(lines) == 1 + len(expected.changes)
+    kinds = {line.split(",")[0] for line in lines[1:]}
+    assert kinds == {"source", "document", "claim", "fact", "band", "prior"}
     assert lines[1].startswith("source,removed,dockers,0.65")
 
 
@@ -341,3 +344,80 @@ def test_bad_options_are_one_line_and_exit_2(mini_project, cli, args, message):
     assert result.exit_code == 2
     assert result.stderr.strip() == message
     assert tree_hash(mini_project) == before
+
+
+# --- judgment bands --------------------------------------------------------------------------
+
+
+def _brute_force(tmp_path, spec, claims=None):
+    """P(h) at every vertex of the judgment bands (tied cells together), by refitting."""
+    import itertools
+
+    from forecast.analysis.robustness import judgment_bands
+
+    arrays = evidence_arrays(spec)
+    low, high, ties = judgment_bands(spec, arrays)
+    cells = [
+        (c, group)
+        for c in range(len(arrays.claim_ids))
+        if claims is None or arrays.claim_ids[c] in claims
+        for group in np.unique(ties[c])
+        if (high[c][ties[c] == group] > low[c][ties[c] == group]).any()
+    ]
+    out = []
+    for corner in itertools.product((False, True), repeat=len(cells)):
+        theta = arrays.theta.copy()
+        for (c, group), up in zip(cells, corner, strict=True):
+            members = ties[c] == group
+            theta[c, members] = np.where(up, high[c, members], low[c, members])
+        changed = exact_posterior(type(arrays)(**{**arrays.__dict__, "theta": theta})).posterior
+        out.append(changed)
+    return np.stack(out)
+
+
+def test_bands_of_words_ranges_numbers_and_definitional_values():
+    from forecast.analysis.robustness import judgment_bands
+
+    spec = load_spec(FIXTURES / "mini" / "models" / "mini.yaml")
+    arrays = evidence_arrays(spec)
+    low, high, ties = judgment_bands(spec, arrays)
+    row = {c: i for i, c in enumerate(arrays.claim_ids)}
+    strike = row["crew-strike"]  # strike: very likely; otherwise: 0.1
+    np.testing.assert_allclose(low[strike], [0.05, 0.80, 0.05])
+    np.testing.assert_allclose(high[strike], [0.20, 0.95, 0.20])
+    assert ties[strike][0] == ties[strike][2] != ties[strike][1]
+    said = row["storm-said"]  # very likely, unlikely, [0.3, 0.5]
+    np.testing.assert_allclose(low[said], [0.80, 0.20, 0.3])
+    np.testing.assert_allclose(high[said], [0.95, 0.45, 0.5])
+    assert len(set(ties[said])) == 3
+    opinion = row["company-organised"]  # 1 and 0: definitional, fixed
+    np.testing.assert_array_equal(low[opinion], high[opinion])
+    for claim in ("customs-closed", "departures-held"):  # a fact's claims move with the fact
+        np.testing.assert_array_equal(low[row[claim]], high[row[claim]])
+
+
+def test_joint_band_extremes_equal_brute_force_over_every_vertex(tmp_path):
+    # No tied cells: the two-pass corner formula is exact.
+    spec = load_spec(toy_project(tmp_path, (0.5, 0.5), ("likely", "unlikely"), ([0.2, 0.5], 0.3)))
+    result = sensitivity(spec)
+    vertices = _brute_force(tmp_path, spec)
+    assert len(vertices) == 2**4  # c1: two words; c2: a range and a number in its band
+    np.testing.assert_allclose(result.joint_range[:, 0], vertices.min(0), rtol=1e-10)
+    np.testing.assert_allclose(result.joint_range[:, 1], vertices.max(0), rtol=1e-10)
+    low, high = result.typical_spread.T
+    assert np.all(low >= vertices.min(0) - 1e-12) and np.all(high <= vertices.max(0) + 1e-12)
+
+
+def test_each_claims_band_corner_equals_brute_force_over_its_vertices():
+    # crew-strike has two tied cells (otherwise: 0.1) and one alone: four vertices.
+    spec = load_spec(FIXTURES / "mini" / "models" / "mini.yaml")
+    result = sensitivity(spec)
+    for claim in ("crew-strike", "storm-said", "late-departure"):
+        vertices = _brute_force(None, spec, claims={claim})
+        corners = np.stack(
+            [c.posterior for c in result.changes if c.kind == "band" and c.id == claim]
+        )
+        np.testing.assert_allclose(corners.max(0), vertices.max(0), rtol=1e-10, err_msg=claim)
+        np.testing.assert_allclose(corners.min(0), vertices.min(0), rtol=1e-10, err_msg=claim)
+    late = [c for c in result.changes if c.kind == "band" and c.id == "late-departure"]
+    assert len(late) == 2  # otherwise: almost certain, one judgment: up or down

@@ -183,3 +183,5 @@ DENSE_SUM_CELLS = 100_000
 PRIOR_POWERS: tuple[float, ...] = (0.5, 2.0)
 FLIP_MIN_POINTS = 5.0
 ROBUSTNESS_SIGMAS = 2.0
+#: Random draws of every judgment within its band, for the "typical spread".
+BAND_DRAWS = 200

@@ -15,14 +15,17 @@ Changes, one at a time:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from forecast.constants import (
+    BAND_DRAWS,
+    DEFAULT_SEED,
     FLIP_MIN_POINTS,
+    ICD203_BANDS,
     PRIOR_POWERS,
     ROBUSTNESS_SIGMAS,
 )
@@ -33,7 +36,7 @@ from forecast.spec import perturb
 from forecast.spec.schema import Spec
 
 #: Kinds of change, in the order reports list them.
-KINDS: tuple[str, ...] = ("source", "document", "claim", "fact", "prior")
+KINDS: tuple[str, ...] = ("source", "document", "claim", "fact", "band", "prior")
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,10 @@ class Change:
             return f"with the prior raised to the {self.change}"
         if self.change == "ungrouped":
             return f"with fact {self.id} ungrouped"
+        if self.kind == "band":
+            hypothesis, end = self.change.rsplit(" ", 1)
+            side = "favours" if end == "highest" else "disfavours"
+            return f"claim {self.id} at the corner of its band that most {side} {hypothesis}"
         return f"without {self.kind} {self.id}"
 
 
@@ -83,6 +90,12 @@ class Sensitivity:
     log_prior: np.ndarray
     log_evidence: np.ndarray
     changes: tuple[Change, ...]
+    #: Per hypothesis, [min, max] of P(h) with every judgment at the end of its band that
+    #: favours or disfavours h: "worst case if every judgment erred the same way".
+    joint_range: np.ndarray | None = None
+    #: Per hypothesis, the 5 % and 95 % quantiles of P(h) over random judgments within their
+    #: bands: "typical spread if judgment errors are independent".
+    typical_spread: np.ndarray | None = None
 
     @property
     def leader(self) -> int:
@@ -156,7 +169,10 @@ class Sensitivity:
         return tuple(sorted(flips, key=self._effect, reverse=True))
 
     def robust_range(self) -> np.ndarray:
-        """Per hypothesis, [min, max] of P(h) over the base and every single removal: (H, 2)."""
+        """Per hypothesis, [min, max] of P(h) over single removals and band corners: (H, 2).
+
+        The base, every single removal, and every claim alone at a corner of its band.
+        """
         rows = [self.posterior] + [c.posterior for c in self.changes if c.kind != "prior"]
         stacked = np.stack(rows)
         return np.stack([stacked.min(0), stacked.max(0)], axis=1)
@@ -185,13 +201,15 @@ def sensitivity(
     arrays = evidence_arrays(spec)
     if exact is None:
         exact = exact_posterior(arrays) if seed is None else exact_posterior(arrays, seed=seed)
-    base = _Integrated(exact)
+    base = _Integrated(exact, arrays)
     changes: list[Change] = []
     for kind, item_ids, change, perturbation in _removals(spec):
         for item_id in item_ids:
             changed = perturbation(spec, item_id)
             posterior, error = base.posterior(evidence_arrays(changed))
             changes.append(Change(kind, item_id, change, posterior, error))
+    low, high, ties = judgment_bands(spec, arrays)
+    changes += _band_changes(arrays, base, low, high, ties)
     changes += _prior_changes(arrays, exact)
     return Sensitivity(
         hypothesis_ids=arrays.hypothesis_ids,
@@ -200,7 +218,126 @@ def sensitivity(
         log_prior=arrays.log_prior,
         log_evidence=exact.log_evidence,
         changes=tuple(changes),
+        joint_range=_joint_range(arrays, base, low, high),
+        typical_spread=_typical_spread(arrays, base, low, high, ties, seed or DEFAULT_SEED),
     )
+
+
+def judgment_bands(spec: Spec, arrays: EvidenceArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per claim and hypothesis, the band a judgment may lie in, and the cells that move together.
+
+    A word's band is its ICD-203 band, a range is itself, a plain number gets the ICD-203 band
+    that holds it; 0, 1 and numbers outside every band (definitional values) stay fixed. A
+    resolved outcome's band is its question's, swapped for "no". Cells written with one word
+    or one ``otherwise`` share a tie label. A fact's claims stay fixed here: a fact moves
+    through its phi, if_true and if_false.
+    """
+    n_claims, n_hyp = arrays.theta.shape
+    low, high = arrays.theta.copy(), arrays.theta.copy()
+    ties = np.tile(np.arange(n_hyp), (n_claims, 1))
+    records = {c.id: c for c in spec.claims}
+    for i, claim_id in enumerate(arrays.claim_ids):
+        claim = records[claim_id]
+        if claim.fact is not None:
+            continue
+        for h in range(n_hyp):
+            if claim.theta_low[h] < claim.theta_high[h]:
+                low[i, h], high[i, h] = claim.theta_low[h], claim.theta_high[h]
+            else:
+                low[i, h], high[i, h] = _band_of(claim.theta[h])
+        if claim.theta_ties:
+            ties[i] = claim.theta_ties
+    return low, high, ties
+
+
+def _band_of(value: float) -> tuple[float, float]:
+    """The ICD-203 band holding a plain number, or (value, value) when none does."""
+    for band in ICD203_BANDS:
+        last = band is ICD203_BANDS[-1]
+        if band.low <= value < band.high or (last and value == band.high):
+            return band.low, band.high
+    return value, value
+
+
+def _band_changes(
+    arrays: EvidenceArrays,
+    base: _Integrated,
+    low: np.ndarray,
+    high: np.ndarray,
+    ties: np.ndarray,
+) -> list[Change]:
+    """Each claim alone at the corners of its band that make each hypothesis most and least likely.
+
+    Z_g never decreases in theta[c, g] and depends on no other column (see docs/model.md), and
+    P(h) is monotone in a tied group's common value, so for one claim the largest P(h) has
+    every group without h at its lower end and h's group at one of its two ends.
+    """
+    changes = []
+    names = arrays.hypothesis_ids
+    for c in np.flatnonzero((high > low).any(axis=1)):
+        log_z_high, relative_high = base.with_row(c, high[c])
+        log_z_low, relative_low = base.with_row(c, low[c])
+        relative = relative_high if len(relative_high) >= len(relative_low) else relative_low
+        seen: set[tuple[bool, ...]] = set()
+        for h, name in enumerate(names):
+            group = ties[c] == ties[c, h]
+            for end, sign in (("highest", 1.0), ("lowest", -1.0)):
+                corners = []
+                for raised in (group, np.zeros_like(group)):
+                    up = raised if sign > 0 else ~raised
+                    log_z = np.where(up, log_z_high, log_z_low)
+                    corners.append((np.exp(log_softmax(arrays.log_prior + log_z)), up))
+                posterior, up = max(corners, key=lambda corner: sign * corner[0][h])
+                if tuple(up) in seen:
+                    continue  # the same corner already favours or disfavours another
+                seen.add(tuple(up))
+                error = _standard_error(posterior, relative)
+                changes.append(
+                    Change("band", arrays.claim_ids[c], f"{name} {end}", posterior, error)
+                )
+    return changes
+
+
+def _joint_range(
+    arrays: EvidenceArrays, base: _Integrated, low: np.ndarray, high: np.ndarray
+) -> np.ndarray:
+    """[min, max] of P(h) with every judgment at once at the ends that disfavour or favour h.
+
+    Two passes: every cell at its upper end gives Z^hi, every cell at its lower end Z^lo;
+    then max P(h) = pi_h Z_h^hi / (pi_h Z_h^hi + sum_{g != h} pi_g Z_g^lo), and the minimum
+    with hi and lo swapped. Where cells are tied this is an outer bound.
+    """
+    log_hi = arrays.log_prior + base.with_theta(high)[0]
+    log_lo = arrays.log_prior + base.with_theta(low)[0]
+    out = np.empty((len(log_hi), 2))
+    for h in range(len(log_hi)):
+        others = np.arange(len(log_hi)) != h
+        out[h, 1] = 1.0 / (1.0 + np.exp(np.logaddexp.reduce(log_lo[others]) - log_hi[h]))
+        out[h, 0] = 1.0 / (1.0 + np.exp(np.logaddexp.reduce(log_hi[others]) - log_lo[h]))
+    return out
+
+
+def _typical_spread(
+    arrays: EvidenceArrays,
+    base: _Integrated,
+    low: np.ndarray,
+    high: np.ndarray,
+    ties: np.ndarray,
+    seed: int,
+) -> np.ndarray:
+    """5 % and 95 % quantiles of P(h) over random judgments within their bands.
+
+    Uniform and independent per group of tied cells; seeded, so a model gives one spread.
+    """
+    rng = np.random.default_rng(seed)
+    rows = np.arange(low.shape[0])[:, None]
+    posteriors = []
+    for _ in range(BAND_DRAWS):
+        u = rng.random(low.shape)[rows, ties]
+        theta = low + u * (high - low)
+        log_z = base.with_theta(theta)[0]
+        posteriors.append(np.exp(log_softmax(arrays.log_prior + log_z)))
+    return np.quantile(np.stack(posteriors), [0.05, 0.95], axis=0).T
 
 
 def _removals(
@@ -244,31 +381,71 @@ def _prior_changes(arrays: EvidenceArrays, exact: ExactResult) -> list[Change]:
 class _Integrated:
     """The base fit's components, ready to integrate a changed model over their nodes."""
 
-    def __init__(self, exact: ExactResult):
-        self.exact = exact
+    def __init__(self, exact: ExactResult, arrays: EvidenceArrays):
+        self.arrays = arrays
         self.integrators = [c.integrator for c in exact.components if c.integrator is not None]
+        self.parts: list[EvidenceArrays] = []
+        self.log_z: list[np.ndarray] = []
+        self.relative: list[np.ndarray | None] = []
+        self.component_of = np.full(len(arrays.claim_ids), -1)
+        self.row_of = np.zeros(len(arrays.claim_ids), dtype=int)
+        for k, integrator in enumerate(self.integrators):
+            mask = self._mask(arrays, integrator)
+            part = self._part(arrays, integrator, mask)
+            part_log_z, relative, _ = integrator.integrate(part)
+            self.parts.append(part)
+            self.log_z.append(part_log_z)
+            self.relative.append(relative)
+            self.component_of[mask] = k
+            self.row_of[mask] = np.arange(int(mask.sum()))
+
+    @staticmethod
+    def _mask(arrays: EvidenceArrays, integrator: Any) -> np.ndarray:
+        claims = integrator.claims
+        return np.fromiter((c in claims for c in arrays.claim_ids), bool, len(arrays.claim_ids))
+
+    @staticmethod
+    def _part(arrays: EvidenceArrays, integrator: Any, mask: np.ndarray) -> EvidenceArrays:
+        sampled = arrays.sampled_sources
+        members = [sampled.index(s) for s in integrator.sources if s in sampled]
+        return subset(arrays, mask, np.asarray(members, dtype=int))
 
     def posterior(self, arrays: EvidenceArrays) -> tuple[np.ndarray, np.ndarray]:
         """P(h | E) of a changed model and its Monte Carlo standard error."""
         log_z = np.zeros(len(arrays.hypothesis_ids))
         relative_covariances = []
-        claim_ids = np.asarray(arrays.claim_ids, dtype=object)
         for integrator in self.integrators:
-            mask = np.fromiter((c in integrator.claims for c in claim_ids), bool, len(claim_ids))
+            mask = self._mask(arrays, integrator)
             if not mask.any():
                 continue
-            members = [
-                arrays.sampled_sources.index(s)
-                for s in integrator.sources
-                if s in arrays.sampled_sources
-            ]
-            part = subset(arrays, mask, np.asarray(members, dtype=int))
-            part_log_z, relative, _ = integrator.integrate(part)
+            part_log_z, relative, _ = integrator.integrate(self._part(arrays, integrator, mask))
             log_z += part_log_z
             if relative is not None:
                 relative_covariances.append(relative)
         posterior = np.exp(log_softmax(arrays.log_prior + log_z))
         return posterior, _standard_error(posterior, relative_covariances)
+
+    def with_row(self, claim: int, theta_row: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+        """(log Z[h], relative covariances) with one claim's judgments replaced."""
+        k = self.component_of[claim]
+        theta = self.parts[k].theta.copy()
+        theta[self.row_of[claim]] = theta_row
+        part_log_z, relative, _ = self.integrators[k].integrate(replace(self.parts[k], theta=theta))
+        log_z = sum(self.log_z) - self.log_z[k] + part_log_z
+        others = [r for j, r in enumerate(self.relative) if j != k and r is not None]
+        return log_z, others + ([relative] if relative is not None else [])
+
+    def with_theta(self, theta: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+        """(log Z[h], relative covariances) with every claim's judgments replaced."""
+        log_z = np.zeros(len(self.arrays.hypothesis_ids))
+        relatives = []
+        for k, (integrator, part) in enumerate(zip(self.integrators, self.parts, strict=True)):
+            rows = theta[self.component_of == k]
+            part_log_z, relative, _ = integrator.integrate(replace(part, theta=rows))
+            log_z += part_log_z
+            if relative is not None:
+                relatives.append(relative)
+        return log_z, relatives
 
 
 def _standard_error(posterior: np.ndarray, relative_covariances: list[Any]) -> np.ndarray:

@@ -56,6 +56,7 @@ from forecast.spec.schema import (
     EvidenceFile,
     FactRecord,
     Hypothesis,
+    Judgment,
     ModelFile,
     SourceRecord,
     Spec,
@@ -1258,6 +1259,10 @@ def _claim_records(
         claim: Claim = entry.item
         theta, low, high = resolved.thetas[cid]
         fact, if_true, if_false = resolved.fact_of.get(cid, (None, None, None))
+        written = claim.judgments
+        if claim.kind == "outcome" and claim.question in registries.questions:
+            written = registries.questions[claim.question].item.judgments
+        ties = () if fact is not None else _ties(written, registries.model.hypotheses)
         records.append(
             ClaimRecord(
                 id=cid,
@@ -1278,9 +1283,24 @@ def _claim_records(
                 fact=fact,
                 if_true=if_true,
                 if_false=if_false,
+                theta_ties=ties,
             )
         )
     return records
+
+
+def _ties(judgments: dict[str, Any], hypotheses: Sequence[Hypothesis]) -> tuple[int, ...]:
+    """Per hypothesis, the first one whose cell shares its written word or ``otherwise``."""
+    keys: list[tuple[str, str]] = []
+    for h in hypotheses:
+        written = judgments.get(h.id, judgments.get(OTHERWISE_KEY))
+        if isinstance(written, Judgment) and written.word is not None:
+            keys.append(("word", written.word))
+        elif h.id not in judgments:
+            keys.append(("otherwise", ""))
+        else:
+            keys.append(("cell", h.id))
+    return tuple(keys.index(key) for key in keys)
 
 
 # --- opinions and near-duplicates ---------------------------------------------------------

@@ -470,6 +470,10 @@ class ClaimRecord:
     fact: str | None = None
     if_true: float | None = None
     if_false: float | None = None
+    #: Per hypothesis, the first hypothesis whose judgment was written with it, by one
+    #: ``otherwise`` or one word: such cells are one judgment and move together in a
+    #: sensitivity analysis (empty: every cell is its own).
+    theta_ties: tuple[int, ...] = ()
 
     @property
     def counted_attestations(self) -> tuple[AttestationRecord, ...]:
