@@ -327,7 +327,7 @@ def test_sensitivity_csv_has_one_row_per_change(mini_project, cli):
     expected = sensitivity(load_spec(mini_project / "models" / "mini.yaml"))
     assert len(lines) == 1 + len(expected.changes)
     kinds = {line.split(",")[0] for line in lines[1:]}
-    assert kinds == {"source", "document", "claim", "fact", "band", "prior"}
+    assert kinds == {"source", "document", "claim", "fact", "band", "grade", "prior"}
     assert lines[1].startswith("source,removed,dockers,0.65")
 
 
@@ -421,3 +421,43 @@ def test_each_claims_band_corner_equals_brute_force_over_its_vertices():
         np.testing.assert_allclose(corners.min(0), vertices.min(0), rtol=1e-10, err_msg=claim)
     late = [c for c in result.changes if c.kind == "band" and c.id == "late-departure"]
     assert len(late) == 2  # otherwise: almost certain, one judgment: up or down
+
+
+# --- grades ----------------------------------------------------------------------------------
+
+
+def test_grade_steps_at_the_ends_and_for_f():
+    from forecast.analysis.robustness import grade_steps
+
+    assert grade_steps("A") == ("B",)
+    assert grade_steps("C") == ("B", "D")
+    assert grade_steps("E") == ("D",)
+    assert grade_steps("F") == ("C", "D")
+
+
+def test_a_grade_step_equals_a_refit_with_the_grade_edited(tmp_path):
+    spec = load_spec(FIXTURES / "mini" / "models" / "mini.yaml")
+    result = sensitivity(spec)
+    grades = {(c.id, c.change) for c in result.changes if c.kind == "grade"}
+    # Members of the port authority testify as it: they have no step of their own.
+    assert ("officials", "D to C") in grades and ("dockers", "F to D") in grades
+    assert not {source for source, _ in grades} & {"duty-officer", "spokesperson"}
+    for source, old, new in (("officials", "D", "C"), ("dockers", "F", "C"), ("wire", "E", "D")):
+        root = tmp_path / f"{source}-{new}"
+        shutil.copytree(FIXTURES / "mini", root, ignore=shutil.ignore_patterns("results"))
+        model = root / "models" / "mini.yaml"
+        text = model.read_text()
+        anchor = f"  - id: {source}\n"
+        head, tail = text.split(anchor)
+        model.write_text(head + anchor + tail.replace(f"grade: {old}", f"grade: {new}", 1))
+        refit = exact_posterior(evidence_arrays(load_spec(model)))
+        np.testing.assert_allclose(
+            change(result, "grade", source, f"{old} to {new}").posterior,
+            refit.posterior,
+            rtol=1e-9,
+        )
+
+
+def test_a_source_with_an_explicit_reliability_has_no_grade_step(tmp_path):
+    result = sensitivity(load_spec(toy_project(tmp_path)))
+    assert not [c for c in result.changes if c.kind == "grade"]

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from forecast.constants import (
+    ADMIRALTY_GRADES,
     BAND_DRAWS,
     DEFAULT_SEED,
     FLIP_MIN_POINTS,
@@ -29,14 +30,16 @@ from forecast.constants import (
     PRIOR_POWERS,
     ROBUSTNESS_SIGMAS,
 )
-from forecast.model.exact import ExactResult, exact_posterior
+from forecast.model.exact import ExactResult, exact_posterior, quadrature, quadrature_nodes
 from forecast.model.likelihood import EvidenceArrays, evidence_arrays, log_softmax, subset
 from forecast.report.words import icd203_word
 from forecast.spec import perturb
 from forecast.spec.schema import Spec
 
 #: Kinds of change, in the order reports list them.
-KINDS: tuple[str, ...] = ("source", "document", "claim", "fact", "band", "prior")
+KINDS: tuple[str, ...] = ("source", "document", "claim", "fact", "band", "grade", "prior")
+#: Kinds of change over which a hypothesis's robust range is taken.
+RANGE_KINDS: tuple[str, ...] = ("source", "document", "claim", "fact", "band")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class Change:
             return f"with the prior raised to the {self.change}"
         if self.change == "ungrouped":
             return f"with fact {self.id} ungrouped"
+        if self.kind == "grade":
+            return f"with source {self.id} graded {self.change.split()[-1]}"
         if self.kind == "band":
             hypothesis, end = self.change.rsplit(" ", 1)
             side = "favours" if end == "highest" else "disfavours"
@@ -173,7 +178,7 @@ class Sensitivity:
 
         The base, every single removal, and every claim alone at a corner of its band.
         """
-        rows = [self.posterior] + [c.posterior for c in self.changes if c.kind != "prior"]
+        rows = [self.posterior] + [c.posterior for c in self.changes if c.kind in RANGE_KINDS]
         stacked = np.stack(rows)
         return np.stack([stacked.min(0), stacked.max(0)], axis=1)
 
@@ -210,6 +215,7 @@ def sensitivity(
             changes.append(Change(kind, item_id, change, posterior, error))
     low, high, ties = judgment_bands(spec, arrays)
     changes += _band_changes(arrays, base, low, high, ties)
+    changes += _grade_changes(spec, base)
     changes += _prior_changes(arrays, exact)
     return Sensitivity(
         hypothesis_ids=arrays.hypothesis_ids,
@@ -368,6 +374,50 @@ def _removals(
     ]
 
 
+def grade_steps(grade: str) -> tuple[str, ...]:
+    """The grades one step from ``grade`` along A-E; F (cannot be judged) is compared with C, D."""
+    if grade == "F":
+        return ("C", "D")
+    order = "ABCDE"
+    i = order.index(grade)
+    return tuple(order[j] for j in (i - 1, i + 1) if 0 <= j < len(order))
+
+
+def _grade_changes(spec: Spec, base: _Integrated) -> list[Change]:
+    """Each source graded one step better or worse, with its prior and judgment reliability.
+
+    A source with an explicit ``reliability`` has no grade step, nor does one that speaks for
+    an organisation (it testifies with the organisation's reliability). A quadrature component
+    is integrated anew on the new prior (exactly); importance draws are reweighted by the
+    ratio of the Beta densities.
+    """
+    changes = []
+    attested = {a.witness_id for a in spec.attestations if a.counted}
+    for source_id in sorted(attested):
+        record = spec.sources[source_id]
+        if record.source.reliability is not None:
+            continue
+        for grade in grade_steps(record.source.grade):
+            stepped = ADMIRALTY_GRADES[grade]
+            judgment = record.source.judgment_reliability
+            new_record = replace(
+                record,
+                source=record.source.model_copy(update={"grade": grade}),
+                alpha=stepped.alpha,
+                beta=stepped.beta,
+                judgment_reliability=stepped.judgment_reliability if judgment is None else judgment,
+            )
+            changed = replace(spec, sources=spec.sources | {source_id: new_record})
+            arrays = evidence_arrays(changed)
+            integrators = base.integrators_for_prior(
+                arrays, source_id, (record.alpha, record.beta), (stepped.alpha, stepped.beta)
+            )
+            posterior, error = base.posterior(arrays, integrators)
+            change = f"{record.source.grade} to {grade}"
+            changes.append(Change("grade", source_id, change, posterior, error))
+    return changes
+
+
 def _prior_changes(arrays: EvidenceArrays, exact: ExactResult) -> list[Change]:
     """The posterior under a uniform prior and under the prior power-scaled."""
     out = [Change("prior", "uniform", "uniform", exact.uniform_posterior, exact.standard_error)]
@@ -410,11 +460,32 @@ class _Integrated:
         members = [sampled.index(s) for s in integrator.sources if s in sampled]
         return subset(arrays, mask, np.asarray(members, dtype=int))
 
-    def posterior(self, arrays: EvidenceArrays) -> tuple[np.ndarray, np.ndarray]:
+    def integrators_for_prior(
+        self,
+        arrays: EvidenceArrays,
+        source: str,
+        old: tuple[float, float],
+        new: tuple[float, float],
+    ) -> list[Any]:
+        """The integrators with one source's reliability prior changed from ``old`` to ``new``."""
+        out = list(self.integrators)
+        for k, integrator in enumerate(self.integrators):
+            if source not in integrator.sources:
+                continue
+            if integrator.method == "quadrature":
+                part = self._part(arrays, integrator, self._mask(arrays, integrator))
+                out[k] = quadrature(part, quadrature_nodes(part))
+            else:
+                out[k] = integrator.reweighted(source, old, new)
+        return out
+
+    def posterior(
+        self, arrays: EvidenceArrays, integrators: list[Any] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """P(h | E) of a changed model and its Monte Carlo standard error."""
         log_z = np.zeros(len(arrays.hypothesis_ids))
         relative_covariances = []
-        for integrator in self.integrators:
+        for integrator in integrators or self.integrators:
             mask = self._mask(arrays, integrator)
             if not mask.any():
                 continue

@@ -20,7 +20,7 @@ Then P(h | E) = softmax(log prior[h] + sum over components of log Z[h]).
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -65,6 +65,16 @@ class Integrator:
     claims: frozenset[str]
     nodes: np.ndarray
     log_weights: np.ndarray
+
+    def reweighted(self, source: str, old: tuple[float, float], new: tuple[float, float]):
+        """The same draws, reweighted from one source's Beta prior ``old`` to ``new``.
+
+        Unbiased for importance sampling; for quadrature use :func:`quadrature` on the new
+        prior instead, since the density ratio is not a polynomial.
+        """
+        r = self.nodes[:, self.sources.index(source)]
+        shift = stats.beta(*new).logpdf(r) - stats.beta(*old).logpdf(r)
+        return replace(self, log_weights=self.log_weights + shift)
 
     def integrate(self, part: EvidenceArrays) -> tuple[np.ndarray, np.ndarray | None, float | None]:
         """(log Z[h], relative covariance of Z or None, ESS or None) for ``part``.
@@ -172,7 +182,7 @@ def quadrature_nodes(part: EvidenceArrays) -> np.ndarray:
     return degree // 2 + 1
 
 
-def _quadrature(part: EvidenceArrays, nodes: np.ndarray) -> Integrator:
+def quadrature(part: EvidenceArrays, nodes: np.ndarray) -> Integrator:
     """Tensor Gauss-Jacobi quadrature over the component's reliabilities."""
     axes_r, axes_w = [], []
     for a, b, n in zip(part.alpha, part.beta, nodes, strict=True):
@@ -333,7 +343,7 @@ def exact_posterior(
             closed = Integrator("closed form", (), frozenset(claims), np.zeros((1, 0)), np.zeros(1))
             results.append(ComponentResult(sources, claims, "closed form", integrator=closed))
         elif len(members) <= max_dim or np.prod(quadrature_nodes(part), dtype=float) <= max_grid:
-            integrator = _quadrature(part, quadrature_nodes(part))
+            integrator = quadrature(part, quadrature_nodes(part))
             log_z += integrator.integrate(part)[0]
             results.append(ComponentResult(sources, claims, "quadrature", integrator=integrator))
         else:
