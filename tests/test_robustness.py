@@ -461,3 +461,65 @@ def test_a_grade_step_equals_a_refit_with_the_grade_edited(tmp_path):
 def test_a_source_with_an_explicit_reliability_has_no_grade_step(tmp_path):
     result = sensitivity(load_spec(toy_project(tmp_path)))
     assert not [c for c in result.changes if c.kind == "grade"]
+
+
+# --- the confidence rule, case by case ------------------------------------------------------
+
+
+def _sensitivity_with(changes, witnesses=("w1", "w2", "w3"), certified=True, base=0.7):
+    """Hypotheses a, b, c; each change gives P(a), b and c share the rest equally."""
+    from forecast.analysis.robustness import Change, Sensitivity
+
+    def vector(p):
+        return np.array([p, (1 - p) / 2, (1 - p) / 2])
+
+    zero = np.zeros(3)
+    made = [Change(kind, item, what, vector(p), zero) for kind, item, what, p in changes]
+    return Sensitivity(
+        hypothesis_ids=("a", "b", "c"),
+        posterior=vector(base),
+        standard_error=zero,
+        log_prior=np.log([1 / 3] * 3),
+        log_evidence=np.log(vector(base)),
+        changes=tuple(made),
+        certified=certified,
+        strong_witnesses=witnesses,
+    )
+
+
+LOWERING = [("source", w, "removed", 0.66) for w in ("w1", "w2", "w3")]
+
+
+@pytest.mark.parametrize(
+    ("changes", "witnesses", "certified", "level", "reason"),
+    [
+        # a = 70 % (likely, band 55-80 %); b and c share the rest.
+        ([*LOWERING, ("source", "x", "removed", 0.30)], None, True, "low", "b leads"),
+        # Two band boundaries (55 % and 45 %) and 26 points: low; one boundary: not.
+        ([*LOWERING, ("claim", "c", "removed", 0.44)], None, True, "low", "falls to 44 %"),
+        ([*LOWERING, ("band", "c", "a lowest", 0.43)], None, True, "low", "falls to 43 %"),
+        ([*LOWERING, ("claim", "c", "removed", 0.46)], None, True, "moderate", "falls to 46 %"),
+        ([*LOWERING, ("prior", "uniform", "uniform", 0.3)], None, True, "low", "prior decides"),
+        (LOWERING, None, False, "low", "not certified"),
+        (LOWERING, None, True, "high", "no single change"),
+        ([*LOWERING, ("grade", "w1", "C to B", 0.815)], None, True, "high", "no single change"),
+        ([*LOWERING, ("grade", "w1", "C to B", 0.83)], None, True, "moderate", "outside its band"),
+        # 2 points below the band's lower end (55 %) still counts as in it; 3 do not.
+        ([*LOWERING, ("claim", "c", "removed", 0.53)], None, True, "high", "no single change"),
+        ([*LOWERING, ("claim", "c", "removed", 0.52)], None, True, "moderate", "outside its band"),
+        (LOWERING, ("w1", "w2"), True, "moderate", "2 independent witnesses"),
+        (LOWERING[:2], None, True, "moderate", "2 independent witnesses"),
+    ],
+)
+def test_the_confidence_rule(changes, witnesses, certified, level, reason):
+    result = _sensitivity_with(changes, witnesses or ("w1", "w2", "w3"), certified)
+    assert result.confidence.level == level
+    assert any(reason in r for r in result.confidence.reasons), result.confidence.reasons
+
+
+def test_the_assessment_line_states_range_confidence_and_its_reason():
+    result = sensitivity(load_spec(FIXTURES / "mini" / "models" / "mini.yaml"))
+    assert result.assessment() == (
+        "strike is the most probable answer: roughly even chance (52 %), robust range 23–65 %, "
+        "computed confidence low: without source dockers, storm leads (65 %; strike 23 %)"
+    )

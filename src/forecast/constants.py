@@ -185,3 +185,17 @@ FLIP_MIN_POINTS = 5.0
 ROBUSTNESS_SIGMAS = 2.0
 #: Random draws of every judgment within its band, for the "typical spread".
 BAND_DRAWS = 200
+
+#: Computed analytic confidence of the key judgment (the leader), stated apart from its
+#: probability. Low if some single change (a removal, one claim at its band corner, a grade
+#: step, a prior variant) alters the leader; or moves P(leader) across CONFIDENCE_LOW_BANDS
+#: band boundaries and by CONFIDENCE_LOW_POINTS points; or the prior decides the leader; or
+#: the exact engine is not certified; or the analysts' leaders differ. High if no single change
+#: alters the leader, none moves P(leader) more than CONFIDENCE_HIGH_SLACK_POINTS outside its
+#: band, and at least CONFIDENCE_HIGH_WITNESSES distinct counted witnesses graded A-C attest
+#: acts or statements whose removal lowers P(leader). Moderate otherwise.
+CONFIDENCE_LOW_BANDS = 2
+CONFIDENCE_LOW_POINTS = 10.0
+CONFIDENCE_HIGH_SLACK_POINTS = 2.0
+CONFIDENCE_HIGH_WITNESSES = 3
+CONFIDENCE_HIGH_GRADES: tuple[str, ...] = ("A", "B", "C")

@@ -24,6 +24,11 @@ import numpy as np
 from forecast.constants import (
     ADMIRALTY_GRADES,
     BAND_DRAWS,
+    CONFIDENCE_HIGH_GRADES,
+    CONFIDENCE_HIGH_SLACK_POINTS,
+    CONFIDENCE_HIGH_WITNESSES,
+    CONFIDENCE_LOW_BANDS,
+    CONFIDENCE_LOW_POINTS,
     DEFAULT_SEED,
     FLIP_MIN_POINTS,
     ICD203_BANDS,
@@ -32,7 +37,7 @@ from forecast.constants import (
 )
 from forecast.model.exact import ExactResult, exact_posterior, quadrature, quadrature_nodes
 from forecast.model.likelihood import EvidenceArrays, evidence_arrays, log_softmax, subset
-from forecast.report.words import icd203_word
+from forecast.report.words import icd203_word, percent
 from forecast.spec import perturb
 from forecast.spec.schema import Spec
 
@@ -86,6 +91,14 @@ class PriorSplit:
 
 
 @dataclass(frozen=True)
+class Confidence:
+    """The computed analytic confidence of the key judgment, with what it rests on."""
+
+    level: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Sensitivity:
     """The base posterior, every single change, and what they say about the answer."""
 
@@ -101,6 +114,10 @@ class Sensitivity:
     #: Per hypothesis, the 5 % and 95 % quantiles of P(h) over random judgments within their
     #: bands: "typical spread if judgment errors are independent".
     typical_spread: np.ndarray | None = None
+    #: Whether the exact engine certified every component of the base fit.
+    certified: bool = True
+    #: Distinct counted witnesses graded A-C that attest acts or statements, by id.
+    strong_witnesses: tuple[str, ...] = ()
 
     @property
     def leader(self) -> int:
@@ -173,6 +190,98 @@ class Sensitivity:
         flips = [c for c in self.changes if self.is_flip(c)]
         return tuple(sorted(flips, key=self._effect, reverse=True))
 
+    def leader_changed(self, change: Change) -> bool:
+        """Whether a change makes another hypothesis lead, beyond Monte Carlo error."""
+        new = int(np.argmax(change.posterior))
+        if new == self.leader:
+            return False
+        error = np.hypot(change.standard_error, self.standard_error)
+        gap = (change.posterior[new] - change.posterior[self.leader]) - (
+            self.posterior[new] - self.posterior[self.leader]
+        )
+        return bool(gap > ROBUSTNESS_SIGMAS * np.hypot(error[new], error[self.leader]))
+
+    @cached_property
+    def confidence(self) -> Confidence:
+        """Low, moderate or high by the rule in ``constants.py`` (and the README)."""
+        lead = self.leader
+        name = self.hypothesis_ids[lead]
+        base = float(self.posterior[lead])
+        band = _word_band(base)
+        low: list[str] = []
+        for change in self.ranked():
+            after = float(change.posterior[lead])
+            if self.leader_changed(change):
+                new = int(np.argmax(change.posterior))
+                low.append(
+                    f"{change.label}, {self.hypothesis_ids[new]} leads "
+                    f"({percent(float(change.posterior[new]))}; {name} {percent(after)})"
+                )
+            elif (
+                abs(_band_index(after) - _band_index(base)) >= CONFIDENCE_LOW_BANDS
+                and 100 * abs(after - base) >= CONFIDENCE_LOW_POINTS
+            ):
+                verb = "falls" if after < base else "rises"
+                low.append(
+                    f"{change.label}, {name} {verb} to {percent(after)} ({icd203_word(after)})"
+                )
+        if self.prior_verdict == "the prior decides the leader":
+            low.append("the prior decides the leader")
+        if not self.certified:
+            low.append("the exact engine is not certified")
+        if low:
+            return Confidence("low", tuple(low))
+        slack = CONFIDENCE_HIGH_SLACK_POINTS / 100
+        outside = [
+            c
+            for c in self.changes
+            if not band[0] - slack <= float(c.posterior[lead]) <= band[1] + slack
+        ]
+        lowering = [
+            w
+            for w in self.strong_witnesses
+            if any(
+                c.kind == "source" and c.id == w and c.posterior[lead] < base for c in self.changes
+            )
+        ]
+        reasons = []
+        if outside:
+            worst = max(outside, key=self._effect)
+            after = float(worst.posterior[lead])
+            verb = "falls" if after < base else "rises"
+            reasons.append(
+                f"{worst.label}, {name} {verb} to {percent(after)} ({icd203_word(after)}), "
+                f"outside its band ({icd203_word(base)})"
+            )
+        if len(lowering) < CONFIDENCE_HIGH_WITNESSES:
+            reasons.append(
+                f"{len(lowering)} independent witness{'es' * (len(lowering) != 1)} graded "
+                f"A-C attest{'s' * (len(lowering) == 1)} acts or statements it rests on "
+                f"(high needs {CONFIDENCE_HIGH_WITNESSES})"
+            )
+        if reasons:
+            return Confidence("moderate", tuple(reasons))
+        return Confidence(
+            "high",
+            (
+                f"no single change alters the leader or moves {name} out of its band; "
+                f"{len(lowering)} independent witnesses graded A-C",
+            ),
+        )
+
+    def assessment(self) -> str:
+        """One line: the leader, its word and probability, robust range and confidence."""
+        lead = self.leader
+        name = self.hypothesis_ids[lead]
+        p = float(self.posterior[lead])
+        low, high = self.robust_range()[lead]
+        confidence = self.confidence
+        return (
+            f"{name} is the most probable answer: {icd203_word(p)} ({percent(p)}), robust "
+            f"range {_points(low)}–{_points(high)} %, computed confidence {confidence.level}: "
+            f"{confidence.reasons[0]}"
+        )
+
     def robust_range(self) -> np.ndarray:
         """Per hypothesis, [min, max] of P(h) over single removals and band corners: (H, 2).
 
@@ -193,6 +302,40 @@ class Sensitivity:
 
     def _effect(self, change: Change) -> float:
         return float(abs(change.posterior[self.leader] - self.posterior[self.leader]))
+
+
+def _band_index(probability: float) -> int:
+    """Index of the ICD-203 band a probability falls in."""
+    word = icd203_word(probability)
+    return next(i for i, band in enumerate(ICD203_BANDS) if band.word == word)
+
+
+def _word_band(probability: float) -> tuple[float, float]:
+    """The ICD-203 band a probability's word stands for, stretched to 0 and 1 at the ends."""
+    i = _band_index(probability)
+    low = 0.0 if i == 0 else ICD203_BANDS[i].low
+    high = 1.0 if i == len(ICD203_BANDS) - 1 else ICD203_BANDS[i].high
+    return low, high
+
+
+def _points(probability: float) -> str:
+    return f"{100 * probability:.0f}"
+
+
+def strong_witnesses(spec: Spec) -> tuple[str, ...]:
+    """Distinct counted witnesses graded A-C that attest an act or a statement.
+
+    Counted after organisations and restatements: a member counts as its organisation, whose
+    grade is the one that counts.
+    """
+    out = {
+        a.witness_id
+        for claim in spec.claims
+        if claim.kind in ("act", "statement") and not claim.is_opinion
+        for a in claim.counted_attestations
+        if spec.sources[a.witness_id].source.grade in CONFIDENCE_HIGH_GRADES
+    }
+    return tuple(sorted(out))
 
 
 def sensitivity(
@@ -225,6 +368,8 @@ def sensitivity(
         log_evidence=exact.log_evidence,
         changes=tuple(changes),
         joint_range=_joint_range(arrays, base, low, high),
+        certified=exact.certified,
+        strong_witnesses=strong_witnesses(spec),
         typical_spread=_typical_spread(arrays, base, low, high, ties, seed or DEFAULT_SEED),
     )
 

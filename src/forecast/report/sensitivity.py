@@ -43,13 +43,32 @@ class SensitivityReport(Report):
             f"Sensitivity of {self.model}: {len(s.changes)} single changes, each integrated "
             "exactly",
             "",
-            f"{ids[lead]} is the most probable answer: {icd203_word(p_lead)} "
-            f"({percent(p_lead)}); runner-up {ids[second]} ({percent(self._p(None, second))}).",
+            s.assessment() + ".",
+            f"Runner-up: {ids[second]} ({percent(self._p(None, second))}).",
         ]
+        confidence = s.confidence
+        if len(confidence.reasons) > 1:
+            lines.append(f"Computed confidence {confidence.level} also because:")
+            lines += [f"  {reason}" for reason in confidence.reasons[1 : 1 + DEFAULT_TEXT_ROWS]]
         low, high = s.robust_range()[lead]
-        lines.append(
-            f"Robust range of {ids[lead]} over single removals: {percent(low)} to {percent(high)}."
-        )
+        lines += [
+            "",
+            f"Ranges of P({ids[lead]}) ({percent(p_lead)}):",
+            f"  robust range (single removals, one claim at a band corner): "
+            f"{percent(low)} to {percent(high)}",
+        ]
+        if s.typical_spread is not None:
+            low, high = s.typical_spread[lead]
+            lines.append(
+                f"  typical spread if judgment errors are independent (5-95 %): "
+                f"{percent(low)} to {percent(high)}"
+            )
+        if s.joint_range is not None:
+            low, high = s.joint_range[lead]
+            lines.append(
+                f"  worst case if every judgment erred the same way: {percent(low)} to "
+                f"{percent(high)}"
+            )
         split = s.prior_split
         lines += [
             "",
@@ -108,11 +127,24 @@ class SensitivityReport(Report):
         ids = s.hypothesis_ids
         split = s.prior_split
         ranges = s.robust_range()
+
+        def per_hypothesis(values: Any) -> Any:
+            if values is None:
+                return None
+            return {
+                h: {"low": float(low), "high": float(high)}
+                for h, (low, high) in zip(ids, values, strict=True)
+            }
+
         return {
             "model": self.model,
+            "assessment": s.assessment(),
+            "confidence": {"level": s.confidence.level, "reasons": list(s.confidence.reasons)},
             "posterior": dict(zip(ids, s.posterior.tolist(), strict=True)),
             "leader": ids[s.leader],
             "runner_up": ids[s.runner_up],
+            "typical_spread": per_hypothesis(s.typical_spread),
+            "joint_range": per_hypothesis(s.joint_range),
             "robust_range": {
                 h: {"low": float(low), "high": float(high)}
                 for h, (low, high) in zip(ids, ranges, strict=True)
