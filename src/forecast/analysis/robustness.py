@@ -36,7 +36,14 @@ from forecast.constants import (
     ROBUSTNESS_SIGMAS,
 )
 from forecast.model.exact import ExactResult, exact_posterior, quadrature, quadrature_nodes
-from forecast.model.likelihood import EvidenceArrays, evidence_arrays, log_softmax, subset
+from forecast.model.likelihood import (
+    EvidenceArrays,
+    claim_sums,
+    evidence_arrays,
+    hypothesis_log_likelihood,
+    log_softmax,
+    subset,
+)
 from forecast.report.words import icd203_word, percent
 from forecast.spec import perturb
 from forecast.spec.schema import Spec
@@ -354,7 +361,9 @@ def sensitivity(
     for kind, item_ids, change, perturbation in _removals(spec):
         for item_id in item_ids:
             changed = perturbation(spec, item_id)
-            posterior, error = base.posterior(evidence_arrays(changed))
+            posterior, error = base.posterior(
+                evidence_arrays(changed), _changed_claims(spec, changed)
+            )
             changes.append(Change(kind, item_id, change, posterior, error))
     low, high, ties = judgment_bands(spec, arrays)
     changes += _band_changes(arrays, base, low, high, ties)
@@ -491,6 +500,13 @@ def _typical_spread(
     return np.quantile(np.stack(posteriors), [0.05, 0.95], axis=0).T
 
 
+def _changed_claims(spec: Spec, changed: Spec) -> set[str]:
+    """Ids of claims whose record differs between two specs (present in one only included)."""
+    before = {c.id: c for c in spec.claims}
+    after = {c.id: c for c in changed.claims}
+    return {i for i in before.keys() | after.keys() if before.get(i) is not after.get(i)}
+
+
 def _removals(
     spec: Spec,
 ) -> list[tuple[str, list[str], str, Callable[[Spec, str], Spec]]]:
@@ -557,7 +573,8 @@ def _grade_changes(spec: Spec, base: _Integrated) -> list[Change]:
             integrators = base.integrators_for_prior(
                 arrays, source_id, (record.alpha, record.beta), (stepped.alpha, stepped.beta)
             )
-            posterior, error = base.posterior(arrays, integrators)
+            witnessed = {a.claim_id for a in spec.attestations if a.witness_id == source_id}
+            posterior, error = base.posterior(arrays, witnessed, integrators)
             change = f"{record.source.grade} to {grade}"
             changes.append(Change("grade", source_id, change, posterior, error))
     return changes
@@ -573,26 +590,57 @@ def _prior_changes(arrays: EvidenceArrays, exact: ExactResult) -> list[Change]:
     return out
 
 
+class _Component:
+    """One component of the base fit, with its per-node terms kept for cheap changes.
+
+    Changing the judgments of its plain claims then costs one sum, not a pass over witnesses:
+    log P(E | h, r_n) = rest[n, h] + sum_c T_c(theta[c, h]) over the plain claims, with
+    T_c = log1p(theta expm1(gap[n, c])) for a witnessed claim and log(theta) for an outcome.
+    """
+
+    def __init__(self, integrator: Any, part: EvidenceArrays):
+        self.integrator = integrator
+        self.part = part
+        reliability = integrator.reliabilities(part)
+        full = hypothesis_log_likelihood(part, reliability)
+        self.plain = np.flatnonzero(part.fact_constants["plain"].astype(bool))
+        _, gap = claim_sums(part, reliability)
+        self.expm1_gap = np.expm1(gap[:, self.plain])
+        self.direct = part.direct[self.plain]
+        self.theta = part.theta[self.plain]
+        self.rest = full - self.terms(self.theta)
+        self.log_z, self.relative, _ = integrator.weighted_sum(full, part.log_prior)
+
+    def terms(self, theta: np.ndarray) -> np.ndarray:
+        """sum_c T_c for judgments (..., Cp, H) of the plain claims: (..., N, H)."""
+        witness = np.log1p(theta[..., None, :, :] * self.expm1_gap[:, :, None])
+        witness = np.where(self.direct[:, None], 0.0, witness).sum(axis=-2)
+        with np.errstate(divide="ignore"):
+            direct = np.where(self.direct[:, None], np.log(theta), 0.0).sum(axis=-2)
+        return witness + direct[..., None, :]
+
+    def with_theta(self, theta: np.ndarray) -> tuple[np.ndarray, Any]:
+        """(log Z, relative covariance) with the plain claims' judgments replaced (Cp, H)."""
+        return self.integrator.weighted_sum(self.rest + self.terms(theta), self.part.log_prior)[:2]
+
+
 class _Integrated:
     """The base fit's components, ready to integrate a changed model over their nodes."""
 
     def __init__(self, exact: ExactResult, arrays: EvidenceArrays):
         self.arrays = arrays
         self.integrators = [c.integrator for c in exact.components if c.integrator is not None]
-        self.parts: list[EvidenceArrays] = []
-        self.log_z: list[np.ndarray] = []
-        self.relative: list[np.ndarray | None] = []
+        self.components: list[_Component] = []
         self.component_of = np.full(len(arrays.claim_ids), -1)
-        self.row_of = np.zeros(len(arrays.claim_ids), dtype=int)
+        self.row_of = np.full(len(arrays.claim_ids), -1)
         for k, integrator in enumerate(self.integrators):
             mask = self._mask(arrays, integrator)
-            part = self._part(arrays, integrator, mask)
-            part_log_z, relative, _ = integrator.integrate(part)
-            self.parts.append(part)
-            self.log_z.append(part_log_z)
-            self.relative.append(relative)
-            self.component_of[mask] = k
-            self.row_of[mask] = np.arange(int(mask.sum()))
+            component = _Component(integrator, self._part(arrays, integrator, mask))
+            self.components.append(component)
+            claims = np.flatnonzero(mask)
+            self.component_of[claims] = k
+            self.row_of[claims[component.plain]] = np.arange(len(component.plain))
+        self.log_z = sum((c.log_z for c in self.components), np.zeros(len(arrays.hypothesis_ids)))
 
     @staticmethod
     def _mask(arrays: EvidenceArrays, integrator: Any) -> np.ndarray:
@@ -625,16 +673,27 @@ class _Integrated:
         return out
 
     def posterior(
-        self, arrays: EvidenceArrays, integrators: list[Any] | None = None
+        self,
+        arrays: EvidenceArrays,
+        changed: set[str],
+        integrators: list[Any] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """P(h | E) of a changed model and its Monte Carlo standard error."""
+        """P(h | E) of a changed model and its Monte Carlo standard error.
+
+        Only components holding a ``changed`` claim, or whose integrator is replaced, are
+        integrated again; the others keep their base figures.
+        """
         log_z = np.zeros(len(arrays.hypothesis_ids))
         relative_covariances = []
-        for integrator in integrators or self.integrators:
-            mask = self._mask(arrays, integrator)
-            if not mask.any():
-                continue
-            part_log_z, relative, _ = integrator.integrate(self._part(arrays, integrator, mask))
+        for k, integrator in enumerate(integrators or self.integrators):
+            if integrator is self.integrators[k] and not integrator.claims & changed:
+                part_log_z, relative = self.components[k].log_z, self.components[k].relative
+            else:
+                mask = self._mask(arrays, integrator)
+                if not mask.any():
+                    continue
+                part = self._part(arrays, integrator, mask)
+                part_log_z, relative, _ = integrator.integrate(part)
             log_z += part_log_z
             if relative is not None:
                 relative_covariances.append(relative)
@@ -642,22 +701,23 @@ class _Integrated:
         return posterior, _standard_error(posterior, relative_covariances)
 
     def with_row(self, claim: int, theta_row: np.ndarray) -> tuple[np.ndarray, list[Any]]:
-        """(log Z[h], relative covariances) with one claim's judgments replaced."""
+        """(log Z[h], relative covariances) with one plain claim's judgments replaced."""
         k = self.component_of[claim]
-        theta = self.parts[k].theta.copy()
+        component = self.components[k]
+        theta = component.theta.copy()
         theta[self.row_of[claim]] = theta_row
-        part_log_z, relative, _ = self.integrators[k].integrate(replace(self.parts[k], theta=theta))
-        log_z = sum(self.log_z) - self.log_z[k] + part_log_z
-        others = [r for j, r in enumerate(self.relative) if j != k and r is not None]
-        return log_z, others + ([relative] if relative is not None else [])
+        part_log_z, relative = component.with_theta(theta)
+        log_z = self.log_z - component.log_z + part_log_z
+        others = [c.relative for j, c in enumerate(self.components) if j != k]
+        return log_z, [r for r in [*others, relative] if r is not None]
 
     def with_theta(self, theta: np.ndarray) -> tuple[np.ndarray, list[Any]]:
-        """(log Z[h], relative covariances) with every claim's judgments replaced."""
+        """(log Z[h], relative covariances) with every plain claim's judgments replaced."""
         log_z = np.zeros(len(self.arrays.hypothesis_ids))
         relatives = []
-        for k, (integrator, part) in enumerate(zip(self.integrators, self.parts, strict=True)):
-            rows = theta[self.component_of == k]
-            part_log_z, relative, _ = integrator.integrate(replace(part, theta=rows))
+        for k, component in enumerate(self.components):
+            rows = np.flatnonzero(self.component_of == k)[component.plain]
+            part_log_z, relative = component.with_theta(theta[rows])
             log_z += part_log_z
             if relative is not None:
                 relatives.append(relative)

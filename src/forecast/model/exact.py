@@ -49,6 +49,14 @@ _PILOT_DRAWS = 5_000
 _ADAPTATIONS = 2
 
 
+def log_sum_exp(x: np.ndarray, axis: int = 0) -> np.ndarray:
+    """log(sum(exp(x))) along ``axis``, shifted by the maximum (NumPy only: called often)."""
+    top = np.max(x, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.log(np.sum(np.exp(x - top), axis=axis)) + np.squeeze(top, axis=axis)
+
+
 @dataclass(frozen=True)
 class Integrator:
     """One component's integral as a weighted sum: Z[h] = sum_n exp(log_weights[n]) L(h, r_n).
@@ -83,17 +91,26 @@ class Integrator:
         component's. Quadrature and closed forms are exact; importance sampling carries its
         error and effective sample size.
         """
-        columns = [self.sources.index(s) for s in part.sampled_sources]
-        log_values = hypothesis_log_likelihood(part, self.nodes[:, columns])
-        log_values += self.log_weights[:, None]
+        log_likelihood = hypothesis_log_likelihood(part, self.reliabilities(part))
+        return self.weighted_sum(log_likelihood, part.log_prior)
+
+    def reliabilities(self, part: EvidenceArrays) -> np.ndarray:
+        """The nodes' reliabilities of ``part``'s sampled sources: (N, S_part)."""
+        return self.nodes[:, [self.sources.index(s) for s in part.sampled_sources]]
+
+    def weighted_sum(
+        self, log_likelihood: np.ndarray, log_prior: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None, float | None]:
+        """:meth:`integrate` from log P(E | h, r_n) at the nodes, shape (N, H)."""
+        log_values = log_likelihood + self.log_weights[:, None]
         if self.method != "importance sampling":
-            return special.logsumexp(log_values, axis=0), None, None
+            return log_sum_exp(log_values, axis=0), None, None
         draws = len(self.log_weights)
         shift = log_values.max()
         values = np.exp(log_values - shift) * draws
         z_hat = values.mean(0)
         covariance_z = np.atleast_2d(np.cov(values, rowvar=False)) / draws
-        mixture = values @ np.exp(part.log_prior - part.log_prior.max())
+        mixture = values @ np.exp(log_prior - log_prior.max())
         ess = float(mixture.sum() ** 2 / np.sum(mixture**2)) if mixture.any() else 0.0
         scale_z = np.outer(z_hat, z_hat)
         # A hypothesis whose Z underflows has posterior 0 and contributes nothing to the error.

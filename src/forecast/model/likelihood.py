@@ -331,6 +331,15 @@ def claim_log_likelihood(
     return plain if facts is None else np.concatenate([plain, facts], axis=-2)
 
 
+def claim_sums(arrays: EvidenceArrays, sampled_reliability: np.ndarray) -> tuple[Any, Any]:
+    """Per claim, S_noise and the gap S_track - S_noise for reliabilities (N, S): (N, C) each."""
+    r = np.clip(pair_reliability(arrays, sampled_reliability), 0, R_MAX)
+    n_claims = len(arrays.claim_ids)
+    noise = segment_sum(np.log1p(-r) + np.log(arrays.say_anyway), arrays.pair_claim, n_claims)
+    gap = segment_sum(np.log(r + (1.0 - r) * arrays.say_anyway), arrays.pair_claim, n_claims)
+    return noise, gap - noise
+
+
 def hypothesis_log_likelihood(
     arrays: EvidenceArrays, sampled_reliability: np.ndarray, chunk: int = 1024
 ) -> np.ndarray:
@@ -340,17 +349,12 @@ def hypothesis_log_likelihood(
     the claim-only part (S_noise) is summed before it meets the hypothesis axis.
     """
     sampled_reliability = np.atleast_2d(np.asarray(sampled_reliability, dtype=float))
-    n_claims = len(arrays.claim_ids)
     constant = direct_log_likelihood(arrays).sum(axis=0)
     plain_claims = arrays.fact_constants["plain"].astype(bool)
     theta = arrays.theta[plain_claims]
     out = np.empty((sampled_reliability.shape[0], len(arrays.hypothesis_ids)))
     for start in range(0, sampled_reliability.shape[0], chunk):
-        r = np.clip(pair_reliability(arrays, sampled_reliability[start : start + chunk]), 0, R_MAX)
-        log_noise = np.log1p(-r) + np.log(arrays.say_anyway)
-        noise = segment_sum(log_noise, arrays.pair_claim, n_claims)
-        gap = segment_sum(np.log(r + (1.0 - r) * arrays.say_anyway), arrays.pair_claim, n_claims)
-        gap -= noise
+        noise, gap = claim_sums(arrays, sampled_reliability[start : start + chunk])
         terms = np.expm1(gap[:, plain_claims])[:, :, None] * theta
         np.log1p(terms, out=terms)
         total = terms.sum(axis=1) + noise[:, plain_claims].sum(axis=1)[:, None] + constant
