@@ -82,7 +82,12 @@ def test_fit_without_publishing_writes_nothing(mini_root):
 def test_progress_is_reported_through_the_callback_only(mini_root, capsys):
     messages: list[str] = []
     Project.open(mini_root).fit(method="exact", plots=False, progress=messages.append)
-    assert messages == ["Loading…", "Computing the exact posterior…", "Writing results…"]
+    assert messages == [
+        "Loading…",
+        "Computing the exact posterior…",
+        "Checking robustness…",
+        "Writing results…",
+    ]
     assert capsys.readouterr() == ("", "")
 
 
@@ -97,6 +102,7 @@ def test_sampling_fit_reports_each_step(mini_root):
         "Compiling the model (can take about 30 s the first time)…",
         "Sampling 2 chains…",
         "Exact cross-check…",
+        "Checking robustness…",
     ]
 
 
@@ -109,6 +115,7 @@ def test_cli_progress_goes_to_stderr_and_stdout_stays_the_data(mini_root, cli):
     assert result.stderr.splitlines() == [
         "Loading…",
         "Computing the exact posterior…",
+        "Checking robustness…",
         "Writing results…",
     ]
     data = json.loads(result.stdout)

@@ -28,6 +28,7 @@ def test_fit_writes_results_that_arviz_reads(mini_project, cli):
         "claims.csv",
         "summary.json",
         "report.txt",
+        "sensitivity.csv",
     }
     az = import_arviz()
     idata = az.from_netcdf(out / "posterior.nc")
@@ -85,7 +86,7 @@ def test_failed_fit_leaves_previous_results_untouched(mini_project, cli, monkeyp
 
     real_write = forecast.store.results._write_run
 
-    def crash(result, run_dir, *, plots):
+    def crash(result, run_dir, *, plots, sensitivity):
         (run_dir / "summary.csv").write_text("partial")
         raise KeyboardInterrupt
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import textwrap
@@ -523,3 +524,31 @@ def test_the_assessment_line_states_range_confidence_and_its_reason():
         "strike is the most probable answer: roughly even chance (52 %), robust range 23–65 %, "
         "computed confidence low: without source dockers, storm leads (65 %; strike 23 %)"
     )
+
+
+# --- on every fit ------------------------------------------------------------------------------
+
+
+def test_fit_carries_the_robustness_and_no_robustness_skips_it(mini_project, cli):
+    result = cli("fit", "--method", "exact", "--no-plots")
+    assert result.exit_code == 0, result.stderr
+    out = mini_project / "results" / "mini"
+    expected = sensitivity(load_spec(mini_project / "models" / "mini.yaml"))
+    assert f"Assessment: {expected.assessment()}." in result.stdout
+    assert "Largest effects on P(strike):" in result.stdout
+    assert "without source dockers: strike 52 % -> 23 % (unlikely)" in result.stdout
+    rows = (out / "sensitivity.csv").read_text().splitlines()
+    assert rows[0] == "kind,change,id,storm,strike,other,leader,flip"
+    assert len(rows) == 1 + len(expected.changes)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["robustness"]["confidence"]["level"] == "low"
+    assert summary["robustness"]["assessment"] == expected.assessment()
+    assert len(summary["robustness"]["changes"]) == len(expected.changes)
+    written = result.stdout.strip().rsplit("\n\nWrote ", 1)[0]
+    assert (out / "report.txt").read_text().strip() == written
+
+    bare = cli("fit", "--method", "exact", "--no-plots", "--no-robustness")
+    assert bare.exit_code == 0, bare.stderr
+    assert "robust range" not in bare.stdout and "Assessment: the most probable" in bare.stdout
+    assert not (out / "sensitivity.csv").exists()
+    assert "robustness" not in json.loads((out / "summary.json").read_text())

@@ -107,11 +107,16 @@ class Project:
         strict: bool = False,
         plots: bool = True,
         publish: bool = True,
+        robustness: bool = True,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         progress: Progress | None = None,
         progressbar: bool = False,
     ) -> FitReport:
         """Fit the model; with ``publish``, write ``results/<model>/`` in one atomic step.
+
+        With ``robustness`` (the default) the report carries :meth:`sensitivity`'s analysis:
+        the assessment gives the robust range and the computed confidence, and
+        ``sensitivity.csv`` holds every change.
 
         ``publish=False`` writes nothing at all (no results, no recovery, no lock), so a
         notebook can fit freely. With ``strict``, poor diagnostics raise
@@ -128,7 +133,7 @@ class Project:
         options = FitOptions(draws, tune, chains, seed, method, progressbar=progressbar)
         say = progress or silent
         if not publish:
-            return self._fit(options, strict, say)
+            return self._fit(options, strict, say, robustness)
         from forecast.store.ledger import project_lock
         from forecast.store.recovery import recover
         from forecast.store.results import publish_fit, stage_results
@@ -137,18 +142,28 @@ class Project:
         # between the spec that was fitted and the results that are published.
         with project_lock(self.root, lock_timeout):
             recovered = tuple(recover(self.layout))
-            report = self._fit(options, strict, say)
+            report = self._fit(options, strict, say, robustness)
             say("Writing results…")
-            published = publish_fit(stage_results(report.result, self.layout, plots=plots))
+            staged = stage_results(
+                report.result, self.layout, plots=plots, sensitivity=report.sensitivity
+            )
+            published = publish_fit(staged)
         return report.with_outcome(published=published, recovered=recovered)
 
-    def _fit(self, options: FitOptions, strict: bool, say: Progress) -> FitReport:
+    def _fit(self, options: FitOptions, strict: bool, say: Progress, robustness: bool) -> FitReport:
         from forecast.model.sample import fit
         from forecast.report.posterior import FitReport
 
         say("Loading…")
         spec = self.load()
-        report = FitReport(fit(spec, options, say))
+        result = fit(spec, options, say)
+        sensitivity = None
+        if robustness:
+            from forecast.analysis.robustness import sensitivity as analyse
+
+            say("Checking robustness…")
+            sensitivity = analyse(spec, exact=result.exact, seed=options.seed)
+        report = FitReport(result, sensitivity=sensitivity)
         diagnostics = report.result.diagnostics
         if strict and diagnostics is not None and not diagnostics.ok:
             raise DiagnosticsError(
@@ -169,6 +184,7 @@ class Project:
         chains: int = DEFAULT_CHAINS,
         seed: int = DEFAULT_SEED,
         plots: bool = True,
+        robustness: bool = True,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         progress: Progress | None = None,
         progressbar: bool = False,
@@ -202,6 +218,12 @@ class Project:
             plan = plan_update(self.layout, self.model_path, Path(evidence))
             before = before_posterior(plan, options)
             result = fit(plan.after, options, say)
+            sensitivity = None
+            if robustness:
+                from forecast.analysis.robustness import sensitivity as analyse
+
+                say("Checking robustness…")
+                sensitivity = analyse(plan.after, exact=result.exact, seed=seed)
             report = UpdateReport(
                 before=before,
                 before_arrays=evidence_arrays(plan.before),
@@ -212,12 +234,15 @@ class Project:
                 source_sha256=plan.evidence_sha256,
                 dry_run=dry_run,
                 recovered=recovered,
+                sensitivity=sensitivity,
             )
             if dry_run:
                 return report
             say("Writing results…")
             after = posterior_summary(FitReport(result).table())
-            update_id = commit_update(plan, result, before, after, plots=plots)
+            update_id = commit_update(
+                plan, result, before, after, plots=plots, sensitivity=sensitivity
+            )
         written = tuple(display_path(f.path) for f in plan.new_files)
         return report.recorded(update_id, written)
 

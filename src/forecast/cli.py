@@ -120,6 +120,13 @@ TuneOption = Annotated[int, typer.Option(min=0, help="Tuning steps per chain.")]
 ChainsOption = Annotated[int, typer.Option(min=1, help="Number of chains.")]
 SeedOption = Annotated[int, typer.Option(help="Random seed (same seed, same draws).")]
 PlotsOption = Annotated[bool, typer.Option(help="Write p_H.png and reliability.png.")]
+RobustnessOption = Annotated[
+    bool,
+    typer.Option(
+        help="Leave out each source, document, claim and fact, move each judgment within its "
+        "band, step each grade and vary the prior (see forecast sensitivity)."
+    ),
+]
 ProgressOption = Annotated[
     bool | None,
     typer.Option(
@@ -279,6 +286,7 @@ def fit(
         bool, typer.Option(help="Exit 3, publishing nothing, if diagnostics are off.")
     ] = False,
     plots: PlotsOption = True,
+    robustness: RobustnessOption = True,
     lock_timeout: LockOption = DEFAULT_LOCK_TIMEOUT,
     format: FormatOption = "table",
     progress: ProgressOption = None,
@@ -294,6 +302,7 @@ def fit(
             method=method,
             strict=strict,
             plots=plots,
+            robustness=robustness,
             lock_timeout=lock_timeout,
             progress=listener,
             progressbar=listener is not None,
@@ -314,6 +323,7 @@ def update(
     chains: ChainsOption = DEFAULT_CHAINS,
     seed: SeedOption = DEFAULT_SEED,
     plots: PlotsOption = True,
+    robustness: RobustnessOption = True,
     lock_timeout: LockOption = DEFAULT_LOCK_TIMEOUT,
     format: FormatOption = "table",
     progress: ProgressOption = None,
@@ -329,6 +339,7 @@ def update(
             chains=chains,
             seed=seed,
             plots=plots,
+            robustness=robustness,
             lock_timeout=lock_timeout,
             progress=listener,
             progressbar=listener is not None,

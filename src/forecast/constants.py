@@ -199,3 +199,5 @@ CONFIDENCE_LOW_POINTS = 10.0
 CONFIDENCE_HIGH_SLACK_POINTS = 2.0
 CONFIDENCE_HIGH_WITNESSES = 3
 CONFIDENCE_HIGH_GRADES: tuple[str, ...] = ("A", "B", "C")
+#: Changes the fit and update reports list under the assessment (all are in sensitivity.csv).
+ROBUSTNESS_REPORT_ROWS = 5

@@ -35,7 +35,13 @@ from forecast.constants import (
     PRIOR_POWERS,
     ROBUSTNESS_SIGMAS,
 )
-from forecast.model.exact import ExactResult, exact_posterior, quadrature, quadrature_nodes
+from forecast.model.exact import (
+    ExactResult,
+    exact_posterior,
+    log_sum_exp,
+    quadrature,
+    quadrature_nodes,
+)
 from forecast.model.likelihood import (
     EvidenceArrays,
     claim_sums,
@@ -47,6 +53,15 @@ from forecast.model.likelihood import (
 from forecast.report.words import icd203_word, percent
 from forecast.spec import perturb
 from forecast.spec.schema import Spec
+
+#: Cells (nodes x claims x hypotheses) computed at once when many judgments move.
+_CHUNK_CELLS = 2_000_000
+#: Nodes whose pair terms are computed at once.
+_NODE_CHUNK = 1024
+#: Nodes x plain claims up to which a component keeps every claim's expm1(gap) at its nodes.
+_GAP_CELLS = 25_000_000
+#: Nodes per component for the typical spread; larger components are thinned to this many.
+SPREAD_NODES = 500
 
 #: Kinds of change, in the order reports list them.
 KINDS: tuple[str, ...] = ("source", "document", "claim", "fact", "band", "grade", "prior")
@@ -360,10 +375,20 @@ def sensitivity(
     changes: list[Change] = []
     for kind, item_ids, change, perturbation in _removals(spec):
         for item_id in item_ids:
-            changed = perturbation(spec, item_id)
-            posterior, error = base.posterior(
-                evidence_arrays(changed), _changed_claims(spec, changed)
-            )
+            if kind in ("claim", "fact") and change == "removed":
+                # Taking claims out is taking their rows out of the arrays.
+                gone = (
+                    arrays.facts == arrays.fact_ids.index(item_id)
+                    if kind == "fact"
+                    else (np.asarray(arrays.claim_ids) == item_id)
+                )
+                changed_arrays = subset(arrays, ~gone, np.arange(arrays.n_sampled))
+                touched = {arrays.claim_ids[c] for c in np.flatnonzero(gone)}
+            else:
+                changed = perturbation(spec, item_id)
+                changed_arrays = evidence_arrays(changed)
+                touched = _changed_claims(spec, changed)
+            posterior, error = base.posterior(changed_arrays, touched)
             changes.append(Change(kind, item_id, change, posterior, error))
     low, high, ties = judgment_bands(spec, arrays)
     changes += _band_changes(arrays, base, low, high, ties)
@@ -472,8 +497,9 @@ def _joint_range(
     out = np.empty((len(log_hi), 2))
     for h in range(len(log_hi)):
         others = np.arange(len(log_hi)) != h
-        out[h, 1] = 1.0 / (1.0 + np.exp(np.logaddexp.reduce(log_lo[others]) - log_hi[h]))
-        out[h, 0] = 1.0 / (1.0 + np.exp(np.logaddexp.reduce(log_hi[others]) - log_lo[h]))
+        # 1 / (1 + exp(x)) written as exp(-log(1 + exp(x))), which never overflows.
+        out[h, 1] = np.exp(-np.logaddexp(0.0, np.logaddexp.reduce(log_lo[others]) - log_hi[h]))
+        out[h, 0] = np.exp(-np.logaddexp(0.0, np.logaddexp.reduce(log_hi[others]) - log_lo[h]))
     return out
 
 
@@ -490,12 +516,13 @@ def _typical_spread(
     Uniform and independent per group of tied cells; seeded, so a model gives one spread.
     """
     rng = np.random.default_rng(seed)
+    thinned = [c.thinned(SPREAD_NODES, rng) for c in base.components]
     rows = np.arange(low.shape[0])[:, None]
     posteriors = []
     for _ in range(BAND_DRAWS):
         u = rng.random(low.shape)[rows, ties]
         theta = low + u * (high - low)
-        log_z = base.with_theta(theta)[0]
+        log_z = base.with_theta(theta, thinned)[0]
         posteriors.append(np.exp(log_softmax(arrays.log_prior + log_z)))
     return np.quantile(np.stack(posteriors), [0.05, 0.95], axis=0).T
 
@@ -568,16 +595,35 @@ def _grade_changes(spec: Spec, base: _Integrated) -> list[Change]:
                 beta=stepped.beta,
                 judgment_reliability=stepped.judgment_reliability if judgment is None else judgment,
             )
-            changed = replace(spec, sources=spec.sources | {source_id: new_record})
-            arrays = evidence_arrays(changed)
+            arrays, opinions = _regraded(base.arrays, source_id, new_record)
             integrators = base.integrators_for_prior(
                 arrays, source_id, (record.alpha, record.beta), (stepped.alpha, stepped.beta)
             )
-            witnessed = {a.claim_id for a in spec.attestations if a.witness_id == source_id}
-            posterior, error = base.posterior(arrays, witnessed, integrators)
+            posterior, error = base.posterior(arrays, opinions, integrators)
             change = f"{record.source.grade} to {grade}"
             changes.append(Change("grade", source_id, change, posterior, error))
     return changes
+
+
+def _regraded(
+    arrays: EvidenceArrays, source_id: str, record: Any
+) -> tuple[EvidenceArrays, set[str]]:
+    """The arrays with one source's prior and judgment reliability from ``record``.
+
+    What :func:`evidence_arrays` gives for the spec with that source record (a test checks
+    grade steps against refits), and the ids of the opinions whose reliability changed.
+    """
+    alpha, beta = arrays.alpha.copy(), arrays.beta.copy()
+    if source_id in arrays.sampled_sources:
+        slot = arrays.sampled_sources.index(source_id)
+        alpha[slot], beta[slot] = record.alpha, record.beta
+    # A source without an explicit reliability is sampled wherever it reports a fact, so its
+    # pairs with a fixed reliability are its opinions.
+    opinion = (np.asarray(arrays.pair_source) == source_id) & (arrays.pair_slot < 0)
+    fixed = arrays.pair_fixed.copy()
+    fixed[opinion] = record.judgment_reliability
+    claims = {arrays.claim_ids[c] for c in np.unique(arrays.pair_claim[opinion])}
+    return replace(arrays, alpha=alpha, beta=beta, pair_fixed=fixed), claims
 
 
 def _prior_changes(arrays: EvidenceArrays, exact: ExactResult) -> list[Change]:
@@ -593,35 +639,101 @@ def _prior_changes(arrays: EvidenceArrays, exact: ExactResult) -> list[Change]:
 class _Component:
     """One component of the base fit, with its per-node terms kept for cheap changes.
 
-    Changing the judgments of its plain claims then costs one sum, not a pass over witnesses:
-    log P(E | h, r_n) = rest[n, h] + sum_c T_c(theta[c, h]) over the plain claims, with
-    T_c = log1p(theta expm1(gap[n, c])) for a witnessed claim and log(theta) for an outcome.
+    log P(E | h, r_n) = full[n, h]; a plain claim c contributes T_c(theta[c, h]) to it, with
+    T_c = log1p(theta expm1(gap[n, c])) for a witnessed claim (plus its S_noise, which no
+    judgment moves) and log(theta) for an outcome. Moving one claim's judgments costs
+    O(N H); moving all of them O(N C H), in chunks of bounded memory.
     """
 
-    def __init__(self, integrator: Any, part: EvidenceArrays):
+    def __init__(self, integrator: Any, part: EvidenceArrays, full: np.ndarray | None = None):
         self.integrator = integrator
         self.part = part
         reliability = integrator.reliabilities(part)
-        full = hypothesis_log_likelihood(part, reliability)
+        self.full = hypothesis_log_likelihood(part, reliability) if full is None else full
         self.plain = np.flatnonzero(part.fact_constants["plain"].astype(bool))
-        _, gap = claim_sums(part, reliability)
-        self.expm1_gap = np.expm1(gap[:, self.plain])
         self.direct = part.direct[self.plain]
         self.theta = part.theta[self.plain]
-        self.rest = full - self.terms(self.theta)
-        self.log_z, self.relative, _ = integrator.weighted_sum(full, part.log_prior)
+        self.expm1_gap: np.ndarray | None = None
+        if len(self.full) * len(self.plain) <= _GAP_CELLS:
+            self.expm1_gap = np.empty((len(self.full), len(self.plain)))
+            for start in range(0, len(self.full), _NODE_CHUNK):
+                chunk = slice(start, start + _NODE_CHUNK)
+                gap = claim_sums(part, reliability[chunk])[1]
+                self.expm1_gap[chunk] = np.expm1(gap[:, self.plain])
+        self.log_z, self.relative, _ = integrator.weighted_sum(self.full, part.log_prior)
 
-    def terms(self, theta: np.ndarray) -> np.ndarray:
-        """sum_c T_c for judgments (..., Cp, H) of the plain claims: (..., N, H)."""
-        witness = np.log1p(theta[..., None, :, :] * self.expm1_gap[:, :, None])
-        witness = np.where(self.direct[:, None], 0.0, witness).sum(axis=-2)
+    def _expm1_gap(self, rows: slice) -> np.ndarray:
+        """expm1(gap) of some plain claims at every node: kept if small, else computed."""
+        if self.expm1_gap is not None:
+            return self.expm1_gap[:, rows]
+        mask = np.zeros(len(self.part.claim_ids), dtype=bool)
+        mask[self.plain[rows]] = True
+        some = subset(self.part, mask, np.arange(self.part.n_sampled))
+        return np.expm1(claim_sums(some, self.integrator.reliabilities(some))[1])
+
+    def _sum(self, log_lik: np.ndarray) -> tuple[np.ndarray, Any]:
+        """(log Z, relative covariance): the base's covariance stands for a change's."""
+        return self.integrator.weighted_sum(log_lik, self.part.log_prior, error=False)[0], (
+            self.relative
+        )
+
+    def _terms(self, rows: np.ndarray | slice, theta: np.ndarray) -> np.ndarray:
+        """sum over plain claims ``rows`` of T_c with judgments ``theta`` (len(rows), H)."""
+        witness = np.log1p(theta[None, :, :] * self._expm1_gap(rows)[:, :, None])
+        direct = self.direct[rows]
+        witness = np.where(direct[:, None], 0.0, witness).sum(axis=1)
         with np.errstate(divide="ignore"):
-            direct = np.where(self.direct[:, None], np.log(theta), 0.0).sum(axis=-2)
-        return witness + direct[..., None, :]
+            outcome = np.where(direct[:, None], np.log(theta), 0.0).sum(axis=0)
+        return witness + outcome
+
+    def with_row(self, row: int, theta_row: np.ndarray) -> tuple[np.ndarray, Any]:
+        """(log Z, relative covariance) with one plain claim's judgments replaced."""
+        rows = slice(row, row + 1)
+        log_lik = (
+            self.full - self._terms(rows, self.theta[rows]) + self._terms(rows, theta_row[None])
+        )
+        return self._sum(log_lik)
+
+    def _all_terms(self, theta: np.ndarray) -> np.ndarray:
+        """sum of T_c over every plain claim, in chunks of bounded memory: (N, H)."""
+        out = np.zeros_like(self.full)
+        n_nodes, n_hyp = self.full.shape
+        step = max(1, _CHUNK_CELLS // max(1, n_nodes * n_hyp))
+        for start in range(0, len(self.plain), step):
+            rows = slice(start, start + step)
+            out += self._terms(rows, theta[rows])
+        return out
+
+    @cached_property
+    def _rest(self) -> np.ndarray:
+        """log P(E | h, r_n) without the plain claims' T_c."""
+        return self.full - self._all_terms(self.theta)
 
     def with_theta(self, theta: np.ndarray) -> tuple[np.ndarray, Any]:
         """(log Z, relative covariance) with the plain claims' judgments replaced (Cp, H)."""
-        return self.integrator.weighted_sum(self.rest + self.terms(theta), self.part.log_prior)[:2]
+        return self._sum(self._rest + self._all_terms(theta))
+
+    def thinned(self, nodes: int, rng: np.random.Generator) -> _Component:
+        """The component on ``nodes`` nodes drawn in proportion to their posterior weight.
+
+        Weights are divided by the selection probability, so sums stay unbiased; the
+        typical spread uses it when a component has many nodes.
+        """
+        n = len(self.integrator.log_weights)
+        if n <= nodes:
+            return self
+        log_mass = self.integrator.log_weights + log_sum_exp(
+            self.full + self.part.log_prior, axis=1
+        )
+        probability = np.exp(log_mass - log_sum_exp(log_mass, axis=0))
+        chosen = rng.choice(n, size=nodes, p=probability / probability.sum())
+        integrator = replace(
+            self.integrator,
+            method="importance sampling",
+            nodes=self.integrator.nodes[chosen],
+            log_weights=self.integrator.log_weights[chosen] - np.log(nodes * probability[chosen]),
+        )
+        return _Component(integrator, self.part, full=self.full[chosen])
 
 
 class _Integrated:
@@ -686,36 +798,70 @@ class _Integrated:
         log_z = np.zeros(len(arrays.hypothesis_ids))
         relative_covariances = []
         for k, integrator in enumerate(integrators or self.integrators):
-            if integrator is self.integrators[k] and not integrator.claims & changed:
-                part_log_z, relative = self.components[k].log_z, self.components[k].relative
-            else:
-                mask = self._mask(arrays, integrator)
+            component = self.components[k]
+            touched = integrator.claims & changed
+            if integrator is component.integrator and not touched:
+                part_log_z, relative = component.log_z, component.relative
+            elif integrator.method == "quadrature" and integrator is not component.integrator:
+                mask = self._mask(arrays, integrator)  # new nodes: integrate afresh
                 if not mask.any():
                     continue
                 part = self._part(arrays, integrator, mask)
                 part_log_z, relative, _ = integrator.integrate(part)
+            else:
+                log_lik = component.full + self._delta(arrays, integrator, touched)
+                part_log_z = integrator.weighted_sum(log_lik, arrays.log_prior, error=False)[0]
+                relative = component.relative
             log_z += part_log_z
             if relative is not None:
                 relative_covariances.append(relative)
         posterior = np.exp(log_softmax(arrays.log_prior + log_z))
         return posterior, _standard_error(posterior, relative_covariances)
 
+    def _delta(self, arrays: EvidenceArrays, integrator: Any, touched: set[str]) -> np.ndarray:
+        """Change in log P(E | h, r_n) when the ``touched`` claims change: (N, H).
+
+        The claims' terms in the changed model minus those in the base, with every fact of a
+        touched claim taken whole (its claims enter together).
+        """
+        n_hyp = len(arrays.hypothesis_ids)
+        if not touched:
+            return np.zeros((1, n_hyp))
+        facts = {self.arrays.fact_ids[f] for f in self._facts_of(self.arrays, touched)}
+        facts |= {arrays.fact_ids[f] for f in self._facts_of(arrays, touched)}
+        out = np.zeros((len(integrator.log_weights), n_hyp))
+        for which, sign in ((arrays, 1.0), (self.arrays, -1.0)):
+            in_facts = np.isin(
+                [which.fact_ids[f] if f >= 0 else "" for f in which.facts], list(facts)
+            )
+            mask = np.isin(which.claim_ids, list(touched)) | (in_facts & bool(facts))
+            mask &= self._mask(which, integrator)
+            if mask.any():
+                part = self._part(which, integrator, mask)
+                out += sign * hypothesis_log_likelihood(part, integrator.reliabilities(part))
+        return out
+
+    @staticmethod
+    def _facts_of(arrays: EvidenceArrays, claims: set[str]) -> set[int]:
+        touched = np.isin(arrays.claim_ids, list(claims))
+        return {int(f) for f in arrays.facts[touched] if f >= 0}
+
     def with_row(self, claim: int, theta_row: np.ndarray) -> tuple[np.ndarray, list[Any]]:
         """(log Z[h], relative covariances) with one plain claim's judgments replaced."""
         k = self.component_of[claim]
         component = self.components[k]
-        theta = component.theta.copy()
-        theta[self.row_of[claim]] = theta_row
-        part_log_z, relative = component.with_theta(theta)
+        part_log_z, relative = component.with_row(self.row_of[claim], theta_row)
         log_z = self.log_z - component.log_z + part_log_z
         others = [c.relative for j, c in enumerate(self.components) if j != k]
         return log_z, [r for r in [*others, relative] if r is not None]
 
-    def with_theta(self, theta: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    def with_theta(
+        self, theta: np.ndarray, components: list[_Component] | None = None
+    ) -> tuple[np.ndarray, list[Any]]:
         """(log Z[h], relative covariances) with every plain claim's judgments replaced."""
         log_z = np.zeros(len(self.arrays.hypothesis_ids))
         relatives = []
-        for k, component in enumerate(self.components):
+        for k, component in enumerate(components or self.components):
             rows = np.flatnonzero(self.component_of == k)[component.plain]
             part_log_z, relative = component.with_theta(theta[rows])
             log_z += part_log_z

@@ -99,11 +99,14 @@ class Integrator:
         return self.nodes[:, [self.sources.index(s) for s in part.sampled_sources]]
 
     def weighted_sum(
-        self, log_likelihood: np.ndarray, log_prior: np.ndarray
+        self, log_likelihood: np.ndarray, log_prior: np.ndarray, error: bool = True
     ) -> tuple[np.ndarray, np.ndarray | None, float | None]:
-        """:meth:`integrate` from log P(E | h, r_n) at the nodes, shape (N, H)."""
+        """:meth:`integrate` from log P(E | h, r_n) at the nodes, shape (N, H).
+
+        Without ``error``, only log Z (the covariance costs O(N H^2)).
+        """
         log_values = log_likelihood + self.log_weights[:, None]
-        if self.method != "importance sampling":
+        if self.method != "importance sampling" or not error:
             return log_sum_exp(log_values, axis=0), None, None
         draws = len(self.log_weights)
         shift = log_values.max()

@@ -22,6 +22,7 @@ from forecast.constants import (
     AGREEMENT_FLOOR,
     AGREEMENT_SIGMAS,
     HDI_PROB,
+    ROBUSTNESS_REPORT_ROWS,
     SUMMARY_SCHEMA_VERSION,
 )
 from forecast.model.likelihood import claim_log_likelihood
@@ -83,6 +84,9 @@ class FitReport(Report):
     result: FitResult
     published: Path | None = None
     recovered: tuple[str, ...] = field(default=())
+    #: The robustness of the answer (:func:`forecast.analysis.robustness.sensitivity`), or
+    #: None when it was not computed (``--no-robustness``).
+    sensitivity: Any = None
 
     def with_outcome(self, *, published: Path, recovered: tuple[str, ...]) -> FitReport:
         """The same report, saying where it was published and what recovery repaired."""
@@ -217,7 +221,15 @@ class FitReport(Report):
                 "within_tolerance": a.within,
                 "certified": a.certified,
             }
+        if self.sensitivity is not None:
+            out["robustness"] = self.sensitivity_report().to_dict()
         return out
+
+    def sensitivity_report(self) -> Any:
+        """The robustness as a :class:`~forecast.report.sensitivity.SensitivityReport`."""
+        from forecast.report.sensitivity import SensitivityReport
+
+        return SensitivityReport(self.sensitivity, self.result.spec.name)
 
     def text(self) -> str:
         """The console report: hypotheses with uncertainty, checks, and a sentence in words."""
@@ -251,12 +263,19 @@ class FitReport(Report):
             if np.isnan(row.hdi_low)
             else f"; {HDI_PROB:.0%} HDI {percent(row.hdi_low)} to {percent(row.hdi_high)}"
         )
-        lines += [
-            "",
-            f"Assessment: the most probable answer is {row.label} ({top}): {row.word} "
-            f"({percent(row['mean'])}{interval}). Next: {ranked.iloc[1].label} "
-            f"({ranked.index[1]}), {ranked.iloc[1].word} ({percent(ranked.iloc[1]['mean'])}).",
-        ]
+        next_line = (
+            f"Next: {ranked.iloc[1].label} ({ranked.index[1]}), {ranked.iloc[1].word} "
+            f"({percent(ranked.iloc[1]['mean'])})."
+        )
+        if self.sensitivity is None:
+            lines += [
+                "",
+                f"Assessment: the most probable answer is {row.label} ({top}): {row.word} "
+                f"({percent(row['mean'])}{interval}). {next_line}",
+            ]
+        else:
+            lines += ["", f"Assessment: {self.sensitivity.assessment()}. {next_line}"]
+            lines += ["", *self.sensitivity_report().effects(ROBUSTNESS_REPORT_ROWS)]
         if self.published is not None:
             files = ", ".join(sorted(p.name for p in self.published.iterdir()))
             lines += ["", f"Wrote {display_path(self.published)}/ ({files})"]

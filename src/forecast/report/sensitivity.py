@@ -82,13 +82,18 @@ class SensitivityReport(Report):
             lines.append(f"  {self._describe(change)}")
         if not flips:
             lines.append("  none")
-        rows = self._rows(DEFAULT_TEXT_ROWS)
-        lines += ["", f"Largest effects on P({ids[lead]}):"]
-        for change in rows:
-            lines.append(f"  {self._describe(change)}")
-        if len(rows) < len(s.changes):
-            lines.append(f"  … and {len(s.changes) - len(rows)} more (--top N, --format csv)")
+        lines += ["", *self.effects(self.top or DEFAULT_TEXT_ROWS)]
         return "\n".join(lines) + "\n"
+
+    def effects(self, rows: int) -> list[str]:
+        """The ``rows`` changes that move the leader most, one line each."""
+        s = self.sensitivity
+        ranked = s.ranked()[:rows]
+        lines = [f"Largest effects on P({s.hypothesis_ids[s.leader]}):"]
+        lines += [f"  {self._describe(change)}" for change in ranked]
+        if len(ranked) < len(s.changes):
+            lines.append(f"  … and {len(s.changes) - len(ranked)} more (forecast sensitivity)")
+        return lines
 
     def _describe(self, change: Change) -> str:
         s = self.sensitivity

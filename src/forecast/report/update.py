@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.analysis.influence import fixed_reliability_posterior, log_bayes_factors, logit
-from forecast.constants import HDI_PROB, UPDATE_REPORT_MOVERS
+from forecast.constants import HDI_PROB, ROBUSTNESS_REPORT_ROWS, UPDATE_REPORT_MOVERS
 from forecast.model.likelihood import EvidenceArrays, claim_log_likelihood
 from forecast.model.sample import FitResult
 from forecast.report.base import Report
@@ -36,6 +36,8 @@ class UpdateReport(Report):
     update_id: int | None = None
     written: tuple[str, ...] = ()
     recovered: tuple[str, ...] = ()
+    #: The robustness after the update, or None (``--no-robustness``).
+    sensitivity: Any = None
 
     def recorded(self, update_id: int, written: tuple[str, ...]) -> UpdateReport:
         """The same report, saying which update it was recorded as and what it wrote."""
@@ -43,7 +45,7 @@ class UpdateReport(Report):
 
     @cached_property
     def _after(self) -> FitReport:
-        return FitReport(self.result)
+        return FitReport(self.result, sensitivity=self.sensitivity)
 
     @cached_property
     def _reliability(self) -> dict[str, float]:
@@ -193,6 +195,10 @@ class UpdateReport(Report):
                 f"{row.through_shared_reliabilities:+.3f}"
             )
         lines += ["", *self._after.checks()]
+        if self.sensitivity is not None:
+            after = self._after.sensitivity_report()
+            lines += ["", f"After the update: {self.sensitivity.assessment()}."]
+            lines += ["", *after.effects(ROBUSTNESS_REPORT_ROWS)]
         if self.dry_run:
             lines += ["", "Dry run: nothing was written."]
         elif self.update_id is not None:
@@ -218,4 +224,7 @@ class UpdateReport(Report):
             "dry_run": self.dry_run,
             "update_id": self.update_id,
             "written": list(self.written),
+            "robustness": None
+            if self.sensitivity is None
+            else self._after.sensitivity_report().to_dict(),
         }

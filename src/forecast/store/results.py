@@ -78,8 +78,13 @@ def points_to(link: Path, run_dir: Path) -> bool:
     return link.is_symlink() and link.resolve() == run_dir.resolve()
 
 
-def stage_results(result: FitResult, layout: Layout, *, plots: bool = True) -> StagedResults:
-    """Write every output file of a fit into a new run folder; publish nothing yet."""
+def stage_results(
+    result: FitResult, layout: Layout, *, plots: bool = True, sensitivity: Any = None
+) -> StagedResults:
+    """Write every output file of a fit into a new run folder; publish nothing yet.
+
+    With ``sensitivity`` (the fit's robustness), also ``sensitivity.csv`` and its summary.
+    """
     name = result.spec.name
     stamp = time.strftime("%Y%m%dT%H%M%S")
     layout.runs.mkdir(parents=True, exist_ok=True)
@@ -92,7 +97,7 @@ def stage_results(result: FitResult, layout: Layout, *, plots: bool = True) -> S
             run_dir = layout.runs / f"{name}@{stamp}-{os.getpid()}-{n}"
     staged = StagedResults(layout.results / name, run_dir)
     try:
-        _write_run(result, run_dir, plots=plots)
+        _write_run(result, run_dir, plots=plots, sensitivity=sensitivity)
     except BaseException:
         staged.discard()
         raise
@@ -104,14 +109,17 @@ def write_results(result: FitResult, layout: Layout, *, plots: bool = True) -> P
     return stage_results(result, layout, plots=plots).publish()
 
 
-def _write_run(result: FitResult, run_dir: Path, *, plots: bool) -> None:
-    report = FitReport(result)
+def _write_run(result: FitResult, run_dir: Path, *, plots: bool, sensitivity: Any) -> None:
+    report = FitReport(result, sensitivity=sensitivity)
     if result.idata is not None:
         _ensure_room(run_dir, _netcdf_size(result.idata))
         result.idata.to_netcdf(str(run_dir / "posterior.nc"))
     report.table().to_csv(run_dir / "summary.csv", float_format="%.6g")
     report.sources().to_csv(run_dir / "sources.csv", float_format="%.6g")
     claim_table(result).to_csv(run_dir / "claims.csv", float_format="%.6g")
+    if sensitivity is not None:
+        table = report.sensitivity_report().table()
+        table.to_csv(run_dir / "sensitivity.csv", float_format="%.6g")
     summary = report.to_dict()
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     (run_dir / "report.txt").write_text(report.text() + "\n")

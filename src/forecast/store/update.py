@@ -213,6 +213,7 @@ def commit_update(
     after_summary: dict[str, Any],
     *,
     plots: bool = True,
+    sensitivity: Any = None,
 ) -> int:
     """Write the update's files, record it in the ledger and publish its results.
 
@@ -231,7 +232,7 @@ def commit_update(
     try:
         with Ledger.open(layout) as ledger:
             updates_before = ledger.last_update_id()
-            staged = stage_results(result, layout, plots=plots)
+            staged = stage_results(result, layout, plots=plots, sensitivity=sensitivity)
             run = layout.relative(staged.run_dir)
             files = [{"path": layout.relative(f.path), "sha256": f.sha256} for f in plan.new_files]
             ledger.begin(files, run)
