@@ -39,6 +39,7 @@ from forecast.model.exact import (
     ExactResult,
     exact_posterior,
     log_sum_exp,
+    posterior_standard_error,
     quadrature,
     quadrature_nodes,
 )
@@ -476,7 +477,7 @@ def _band_changes(
                 if tuple(up) in seen:
                     continue  # the same corner already favours or disfavours another
                 seen.add(tuple(up))
-                error = _standard_error(posterior, relative)
+                error = posterior_standard_error(posterior, relative)
                 changes.append(
                     Change("band", arrays.claim_ids[c], f"{name} {end}", posterior, error)
                 )
@@ -816,7 +817,7 @@ class _Integrated:
             if relative is not None:
                 relative_covariances.append(relative)
         posterior = np.exp(log_softmax(arrays.log_prior + log_z))
-        return posterior, _standard_error(posterior, relative_covariances)
+        return posterior, posterior_standard_error(posterior, relative_covariances)
 
     def _delta(self, arrays: EvidenceArrays, integrator: Any, touched: set[str]) -> np.ndarray:
         """Change in log P(E | h, r_n) when the ``touched`` claims change: (N, H).
@@ -868,12 +869,3 @@ class _Integrated:
             if relative is not None:
                 relatives.append(relative)
         return log_z, relatives
-
-
-def _standard_error(posterior: np.ndarray, relative_covariances: list[Any]) -> np.ndarray:
-    """Delta-method standard error of P(h | E) from the components' relative covariances."""
-    variance = np.zeros(len(posterior))
-    jacobian = np.diag(posterior) - np.outer(posterior, posterior)
-    for relative in relative_covariances:
-        variance += np.einsum("hj,jk,hk->h", jacobian, relative, jacobian)
-    return np.sqrt(np.maximum(variance, 0.0))

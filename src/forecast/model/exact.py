@@ -334,6 +334,21 @@ def _importance(
         n = min(2 * n, draws)
 
 
+def posterior_standard_error(
+    posterior: np.ndarray, relative_covariances: list[np.ndarray]
+) -> np.ndarray:
+    """Delta-method standard error of P(h | E) from the components' relative covariances.
+
+    d p_h / d log Z_j = p_h (delta_hj - p_j), and Cov(log Z) is about the relative covariance
+    of the Z estimate.
+    """
+    variance = np.zeros(len(posterior))
+    jacobian = np.diag(posterior) - np.outer(posterior, posterior)
+    for relative in relative_covariances:
+        variance += np.einsum("hj,jk,hk->h", jacobian, relative, jacobian)
+    return np.sqrt(np.maximum(variance, 0.0))
+
+
 def exact_posterior(
     arrays: EvidenceArrays,
     *,
@@ -375,15 +390,10 @@ def exact_posterior(
             certified &= ess >= MIN_IMPORTANCE_ESS
             results.append(ComponentResult(sources, claims, "importance sampling", ess, integrator))
     posterior = np.exp(log_softmax(arrays.log_prior + log_z))
-    variance = np.zeros(n_hyp)
-    for rel_cov in relative_covariances:
-        # d p_h / d log Z_j = p_h (delta_hj - p_j); Cov(log Z) ~ relative covariance of Z.
-        jacobian = np.diag(posterior) - np.outer(posterior, posterior)
-        variance += np.einsum("hj,jk,hk->h", jacobian, rel_cov, jacobian)
     return ExactResult(
         hypothesis_ids=arrays.hypothesis_ids,
         posterior=posterior,
-        standard_error=np.sqrt(np.maximum(variance, 0.0)),
+        standard_error=posterior_standard_error(posterior, relative_covariances),
         uniform_posterior=np.exp(log_softmax(log_z)),
         log_evidence=log_z,
         components=tuple(results),

@@ -273,18 +273,14 @@ def unit_terms(
 ) -> tuple[Any, Any]:
     """The likelihood's terms from the per-claim sums: (claims (..., C, H), facts (..., F, H)).
 
-    A claim in a fact contributes 0 on its own; its fact's term holds it. One formula for
-    NumPy and PyTensor (``fact_sum`` sums claim rows into facts in either). The claims' terms
-    and their terms if their fact holds or not are one call, which keeps the graph small.
+    A claim in a fact contributes 0 on its own; its fact's term (:func:`fact_terms`) holds
+    it. Without facts the second is None.
     """
+    claims = claim_terms(arrays.theta, noise, gap, xp)
     if not arrays.fact_ids:
-        return claim_terms(arrays.theta, noise, gap, xp), None
-    terms = arrays.fact_constants
-    n_hypotheses = arrays.theta.shape[1]
-    every = claim_terms(np.concatenate([arrays.theta, terms["if_fact"]], axis=1), noise, gap, xp)
-    plain = every[..., :n_hypotheses] * terms["plain"][:, None]
-    sums = fact_sum(every[..., n_hypotheses:])
-    return plain, fact_mixture(arrays, sums[..., 0:1], sums[..., 1:2], xp)
+        return claims, None
+    plain = claims * arrays.fact_constants["plain"][:, None]
+    return plain, fact_terms(arrays, noise, gap, fact_sum, xp)
 
 
 def fact_terms(
