@@ -173,6 +173,9 @@ def _errors_to_exit_codes() -> Iterator[None]:
         _err(f"Error: {exc}")
         raise typer.Exit(EXIT_DIAGNOSTICS) from None
     except ForecastError as exc:
+        if _signals.interrupted:  # e.g. sampling cut short by Ctrl-C, which PyMC swallows
+            _say_interrupted(NOTHING_CHANGED)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         _err(f"Error: {exc}")
         raise typer.Exit(EXIT_FAILURE) from None
     except Interrupted as exc:

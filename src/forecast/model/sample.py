@@ -279,6 +279,13 @@ def fit(
                 )
         except (RuntimeError, ValueError, FloatingPointError) as exc:
             raise FitError(f"sampling failed: {exc}") from exc
+    # PyMC ends sampling early on Ctrl-C and returns the draws it has: never report those.
+    got = (idata.posterior.sizes["chain"], idata.posterior.sizes["draw"])
+    if got != (options.chains, options.draws):
+        raise FitError(
+            f"sampling stopped early ({got[0]} chains x {got[1]} draws of {options.chains} x "
+            f"{options.draws}); nothing was written"
+        )
     log_lik = add_hypothesis_posterior(arrays, idata)
     say("Exact cross-check…")
     exact = exact_posterior(arrays, seed=options.seed)
