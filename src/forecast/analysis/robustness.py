@@ -194,11 +194,7 @@ class Sensitivity:
         error = np.hypot(change.standard_error, self.standard_error)
         within_error = np.abs(difference) <= ROBUSTNESS_SIGMAS * error
         if int(np.argmax(change.posterior)) != self.leader:
-            lead, new = self.leader, int(np.argmax(change.posterior))
-            gap = (change.posterior[new] - change.posterior[lead]) - (
-                self.posterior[new] - self.posterior[lead]
-            )
-            return bool(gap > ROBUSTNESS_SIGMAS * np.hypot(error[new], error[lead]))
+            return self.leader_changed(change)
         for h in (self.leader, self.runner_up):
             before = icd203_word(float(self.posterior[h]))
             after = icd203_word(float(change.posterior[h]))
@@ -317,11 +313,6 @@ class Sensitivity:
     def ranked(self) -> tuple[Change, ...]:
         """Every change, largest move of the leader's probability first."""
         return tuple(sorted(self.changes, key=self._effect, reverse=True))
-
-    def most_influential(self, kind: str) -> Change | None:
-        """The change of one kind that moves the leader's probability most."""
-        of_kind = [c for c in self.changes if c.kind == kind]
-        return max(of_kind, key=self._effect) if of_kind else None
 
     def _effect(self, change: Change) -> float:
         return float(abs(change.posterior[self.leader] - self.posterior[self.leader]))
