@@ -552,3 +552,40 @@ def test_fit_carries_the_robustness_and_no_robustness_skips_it(mini_project, cli
     assert "robust range" not in bare.stdout and "Assessment: the most probable" in bare.stdout
     assert not (out / "sensitivity.csv").exists()
     assert "robustness" not in json.loads((out / "summary.json").read_text())
+
+
+# --- one claim's change by its slope ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["quadrature", "importance sampling"])
+def test_one_claims_change_by_its_slope_equals_summing_afresh(mini_project, method):
+    # Z_h is linear in each single theta[c, h]: the slope gives the same sum over the same
+    # nodes as integrating the changed likelihood, for a witnessed claim and an outcome.
+    from test_questions import add_outcome, add_question
+
+    from forecast.analysis.robustness import _Integrated
+    from forecast.model.likelihood import hypothesis_log_likelihood
+
+    add_question(mini_project)
+    add_outcome(mini_project)
+    arrays = evidence_arrays(load_spec(mini_project / "models" / "mini.yaml"))
+    forced = {"max_dim": 0, "max_grid": 0, "draws": 4000} if method == "importance sampling" else {}
+    exact = exact_posterior(arrays, **forced)
+    base = _Integrated(exact, arrays)
+    assert any(c.integrator.method == method for c in base.components)
+    rng = np.random.default_rng(7)
+    checked = {"witnessed": 0, "outcome": 0}
+    for component in base.components:
+        part = component.part
+        full = hypothesis_log_likelihood(part, component.integrator.reliabilities(part))
+        np.testing.assert_allclose(component.full, full, rtol=1e-12, atol=1e-12)
+        for row in range(len(component.plain)):
+            theta = rng.uniform(0.05, 0.95, size=component.theta.shape[1])
+            np.testing.assert_allclose(
+                component.with_row(row, theta)[0], component._direct(row, theta), rtol=1e-10, atol=1e-12
+            )
+            np.testing.assert_allclose(
+                component.without_row(row)[0], component._direct(row, None), rtol=1e-10, atol=1e-12
+            )
+            checked["outcome" if component.direct[row] else "witnessed"] += 1
+    assert checked["witnessed"] >= 4 and checked["outcome"] == 1

@@ -47,6 +47,7 @@ from forecast.model.likelihood import (
     EvidenceArrays,
     claim_sums,
     evidence_arrays,
+    fact_terms,
     hypothesis_log_likelihood,
     log_softmax,
     subset,
@@ -59,8 +60,9 @@ from forecast.spec.schema import Spec
 _CHUNK_CELLS = 2_000_000
 #: Nodes whose pair terms are computed at once.
 _NODE_CHUNK = 1024
-#: Nodes x plain claims up to which a component keeps every claim's expm1(gap) at its nodes.
-_GAP_CELLS = 25_000_000
+#: Nodes x plain claims up to which a component keeps every claim's S_noise and expm1(gap)
+#: at its nodes (two float64 arrays); larger components compute them again when needed.
+_KEPT_CELLS = 4_000_000
 #: Nodes per component for the typical spread; larger components are thinned to this many.
 SPREAD_NODES = 500
 
@@ -367,6 +369,12 @@ def sensitivity(
     changes: list[Change] = []
     for kind, item_ids, change, perturbation in _removals(spec):
         for item_id in item_ids:
+            if kind == "claim" and base.is_plain(claim := arrays.claim_ids.index(item_id)):
+                log_z, relatives = base.without_row(claim)
+                posterior = np.exp(log_softmax(arrays.log_prior + log_z))
+                error = posterior_standard_error(posterior, relatives)
+                changes.append(Change(kind, item_id, change, posterior, error))
+                continue
             if kind in ("claim", "fact") and change == "removed":
                 # Taking claims out is taking their rows out of the arrays.
                 gone = (
@@ -484,8 +492,7 @@ def _joint_range(
     then max P(h) = pi_h Z_h^hi / (pi_h Z_h^hi + sum_{g != h} pi_g Z_g^lo), and the minimum
     with hi and lo swapped. Where cells are tied this is an outer bound.
     """
-    log_hi = arrays.log_prior + base.with_theta(high)[0]
-    log_lo = arrays.log_prior + base.with_theta(low)[0]
+    log_hi, log_lo = (arrays.log_prior + log_z for log_z in base.with_thetas([high, low]))
     out = np.empty((len(log_hi), 2))
     for h in range(len(log_hi)):
         others = np.arange(len(log_hi)) != h
@@ -514,7 +521,7 @@ def _typical_spread(
     for _ in range(BAND_DRAWS):
         u = rng.random(low.shape)[rows, ties]
         theta = low + u * (high - low)
-        log_z = base.with_theta(theta, thinned)[0]
+        log_z = base.with_thetas([theta], thinned)[0]
         posteriors.append(np.exp(log_softmax(arrays.log_prior + log_z)))
     return np.quantile(np.stack(posteriors), [0.05, 0.95], axis=0).T
 
@@ -629,81 +636,147 @@ def _prior_changes(arrays: EvidenceArrays, exact: ExactResult) -> list[Change]:
 
 
 class _Component:
-    """One component of the base fit, with its per-node terms kept for cheap changes.
+    """One component of the base fit, with what cheap changes need kept at its nodes.
 
-    log P(E | h, r_n) = full[n, h]; a plain claim c contributes T_c(theta[c, h]) to it, with
-    T_c = log1p(theta expm1(gap[n, c])) for a witnessed claim (plus its S_noise, which no
-    judgment moves) and log(theta) for an outcome. Moving one claim's judgments costs
-    O(N H); moving all of them O(N C H), in chunks of bounded memory.
+    log P(E | h, r_n) = full[n, h] = rest[n, h] + sum over plain claims c of T_c(theta[c, h]),
+    with T_c = log1p(theta expm1(gap[n, c])), plus log(theta) for an outcome; ``rest`` holds
+    the plain claims' S_noise and the facts' terms, which no claim's judgment moves.
+
+    Z_h = sum_n w_n exp(full[n, h]) is linear in each single theta[c, h], so one claim's new
+    judgments give Z_h' = Z_h (1 + (theta' - theta) D[c, h]) with
+    D[c, h] = E_n[expm1(gap_c) / (1 + theta expm1(gap_c)) | h] under the nodes' posterior
+    weights, and taking the claim out gives Z_h' = Z_h E_n[exp(-S_noise_c - T_c) | h]. Both
+    are the same sums over the same nodes as integrating the changed model afresh: exact for
+    quadrature, the same unbiased estimate for importance sampling. Moving every claim at once
+    costs O(N C H), in chunks of bounded memory.
     """
 
-    def __init__(self, integrator: Any, part: EvidenceArrays, full: np.ndarray | None = None):
+    def __init__(self, integrator: Any, part: EvidenceArrays):
         self.integrator = integrator
         self.part = part
-        reliability = integrator.reliabilities(part)
-        self.full = hypothesis_log_likelihood(part, reliability) if full is None else full
         self.plain = np.flatnonzero(part.fact_constants["plain"].astype(bool))
         self.direct = part.direct[self.plain]
         self.theta = part.theta[self.plain]
-        self.expm1_gap: np.ndarray | None = None
-        if len(self.full) * len(self.plain) <= _GAP_CELLS:
-            self.expm1_gap = np.empty((len(self.full), len(self.plain)))
-            for start in range(0, len(self.full), _NODE_CHUNK):
-                chunk = slice(start, start + _NODE_CHUNK)
-                gap = claim_sums(part, reliability[chunk])[1]
-                self.expm1_gap[chunk] = np.expm1(gap[:, self.plain])
+        n_nodes, n_hyp = len(integrator.log_weights), len(part.hypothesis_ids)
+        self._kept: tuple[np.ndarray, np.ndarray] | None = None
+        if n_nodes * len(self.plain) <= _KEPT_CELLS:
+            self._kept = (
+                np.empty((n_nodes, len(self.plain))),
+                np.empty((n_nodes, len(self.plain))),
+            )
+        self.rest = np.empty((n_nodes, n_hyp))
+        self.full = np.empty((n_nodes, n_hyp))
+        for rows, noise, expm1_gap, rest in self._chunks(with_rest=True):
+            if self._kept is not None:
+                self._kept[0][rows], self._kept[1][rows] = noise, expm1_gap
+            self.rest[rows] = rest
+            self.full[rows] = rest + self._terms(expm1_gap, self.theta)
         self.log_z, self.relative, _ = integrator.weighted_sum(self.full, part.log_prior)
 
-    def _expm1_gap(self, rows: slice) -> np.ndarray:
-        """expm1(gap) of some plain claims at every node: kept if small, else computed."""
-        if self.expm1_gap is not None:
-            return self.expm1_gap[:, rows]
-        mask = np.zeros(len(self.part.claim_ids), dtype=bool)
-        mask[self.plain[rows]] = True
-        some = subset(self.part, mask, np.arange(self.part.n_sampled))
-        return np.expm1(claim_sums(some, self.integrator.reliabilities(some))[1])
+    def _chunks(self, with_rest: bool = False) -> Any:
+        """(node rows, S_noise, expm1(gap) of the plain claims[, rest]) in chunks of nodes."""
+        n_nodes = len(self.integrator.log_weights)
+        cells = max(1, len(self.plain) * len(self.part.hypothesis_ids))
+        step = max(1, min(_NODE_CHUNK, _CHUNK_CELLS // cells))
+        for start in range(0, n_nodes, step):
+            rows = slice(start, min(start + step, n_nodes))
+            if self._kept is not None and not with_rest:
+                yield rows, self._kept[0][rows], self._kept[1][rows]
+                continue
+            reliability = self.integrator.nodes[rows][
+                :, [self.integrator.sources.index(s) for s in self.part.sampled_sources]
+            ]
+            noise, gap = claim_sums(self.part, reliability)
+            plain_noise, expm1_gap = noise[:, self.plain], np.expm1(gap[:, self.plain])
+            if not with_rest:
+                yield rows, plain_noise, expm1_gap
+                continue
+            rest = np.broadcast_to(
+                plain_noise.sum(axis=1)[:, None], (len(noise), self.rest.shape[1])
+            )
+            facts = fact_terms(self.part, noise, gap, self.part.fact_sum)
+            yield rows, plain_noise, expm1_gap, rest if facts is None else rest + facts.sum(axis=1)
 
-    def _sum(self, log_lik: np.ndarray) -> tuple[np.ndarray, Any]:
-        """(log Z, relative covariance): the base's covariance stands for a change's."""
-        return self.integrator.weighted_sum(log_lik, self.part.log_prior, error=False)[0], (
-            self.relative
-        )
-
-    def _terms(self, rows: np.ndarray | slice, theta: np.ndarray) -> np.ndarray:
-        """sum over plain claims ``rows`` of T_c with judgments ``theta`` (len(rows), H)."""
-        witness = np.log1p(theta[None, :, :] * self._expm1_gap(rows)[:, :, None])
-        direct = self.direct[rows]
-        witness = np.where(direct[:, None], 0.0, witness).sum(axis=1)
+    def _terms(self, expm1_gap: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """sum over the plain claims of T_c with judgments ``theta`` (Cp, H): (nodes, H)."""
+        witness = np.log1p(theta[None, :, :] * expm1_gap[:, :, None]).sum(axis=1)
+        if not self.direct.any():
+            return witness
         with np.errstate(divide="ignore"):
-            outcome = np.where(direct[:, None], np.log(theta), 0.0).sum(axis=0)
-        return witness + outcome
+            return witness + np.log(theta[self.direct]).sum(axis=0)
+
+    @cached_property
+    def _slopes(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(D, log of the removal factor), each (Cp, H); None where some Z_h is 0.
+
+        A hypothesis with Z_h = 0 has no posterior weights to average over; changes are then
+        integrated directly (:meth:`_direct`).
+        """
+        if not np.isfinite(self.log_z).all():
+            return None
+        weights = np.exp(self.integrator.log_weights[:, None] + self.full - self.log_z)
+        slope = np.zeros(self.theta.shape)
+        removal = np.zeros(self.theta.shape)
+        peak = np.full(len(self.plain), -np.inf)
+        for rows, noise, expm1_gap in self._chunks():
+            # weights / (1 + theta expm1(gap)), in place: the largest array here.
+            weighted = self.theta[None, :, :] * expm1_gap[:, :, None]
+            weighted += 1.0
+            np.reciprocal(weighted, out=weighted)
+            weighted *= weights[rows][:, None, :]
+            slope += np.einsum("nc,nch->ch", expm1_gap, weighted)
+            # E[exp(-S_noise - T)] with exp(-S_noise) scaled by its running maximum, so that
+            # nothing overflows: each scaled term is at most 1.
+            new_peak = np.maximum(peak, (-noise).max(axis=0))
+            removal *= np.exp(peak - new_peak)[:, None]
+            removal += np.einsum("nc,nch->ch", np.exp(-noise - new_peak), weighted)
+            peak = new_peak
+        with np.errstate(divide="ignore"):
+            log_removal = np.log(removal) + peak[:, None]
+            log_removal[self.direct] -= np.log(self.theta[self.direct])
+        return slope, log_removal
+
+    def _direct(self, row: int, theta_row: np.ndarray | None) -> np.ndarray:
+        """log Z with one plain claim's judgments replaced (None: taken out), summed afresh."""
+        columns = [(noise[:, row], expm1_gap[:, row]) for _, noise, expm1_gap in self._chunks()]
+        noise = np.concatenate([n for n, _ in columns])[:, None]
+        expm1_gap = np.concatenate([e for _, e in columns])[:, None]
+
+        def terms(theta: np.ndarray) -> np.ndarray:
+            witness = np.log1p(theta[None, :] * expm1_gap)
+            with np.errstate(divide="ignore"):
+                return witness + np.log(theta) if self.direct[row] else witness
+
+        log_lik = self.full - terms(self.theta[row])
+        log_lik = log_lik - noise if theta_row is None else log_lik + terms(theta_row)
+        return self.integrator.weighted_sum(log_lik, self.part.log_prior, error=False)[0]
 
     def with_row(self, row: int, theta_row: np.ndarray) -> tuple[np.ndarray, Any]:
         """(log Z, relative covariance) with one plain claim's judgments replaced."""
-        rows = slice(row, row + 1)
-        log_lik = (
-            self.full - self._terms(rows, self.theta[rows]) + self._terms(rows, theta_row[None])
-        )
-        return self._sum(log_lik)
+        slopes = self._slopes
+        if slopes is None:
+            return self._direct(row, theta_row), self.relative
+        change = theta_row - self.theta[row]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_z = self.log_z + np.log(np.maximum(1.0 + change * slopes[0][row], 0.0))
+            if self.direct[row]:
+                log_z = log_z + np.log(theta_row) - np.log(self.theta[row])
+        return log_z, self.relative
 
-    def _all_terms(self, theta: np.ndarray) -> np.ndarray:
-        """sum of T_c over every plain claim, in chunks of bounded memory: (N, H)."""
-        out = np.zeros_like(self.full)
-        n_nodes, n_hyp = self.full.shape
-        step = max(1, _CHUNK_CELLS // max(1, n_nodes * n_hyp))
-        for start in range(0, len(self.plain), step):
-            rows = slice(start, start + step)
-            out += self._terms(rows, theta[rows])
-        return out
+    def without_row(self, row: int) -> tuple[np.ndarray, Any]:
+        """(log Z, relative covariance) with one plain claim taken out."""
+        slopes = self._slopes
+        if slopes is None:
+            return self._direct(row, None), self.relative
+        return self.log_z + slopes[1][row], self.relative
 
-    @cached_property
-    def _rest(self) -> np.ndarray:
-        """log P(E | h, r_n) without the plain claims' T_c."""
-        return self.full - self._all_terms(self.theta)
-
-    def with_theta(self, theta: np.ndarray) -> tuple[np.ndarray, Any]:
-        """(log Z, relative covariance) with the plain claims' judgments replaced (Cp, H)."""
-        return self._sum(self._rest + self._all_terms(theta))
+    def with_thetas(self, thetas: list[np.ndarray]) -> list[np.ndarray]:
+        """log Z with the plain claims' judgments replaced by each of ``thetas`` (Cp, H)."""
+        full = [np.array(self.rest) for _ in thetas]
+        for rows, _, expm1_gap in self._chunks():
+            for out, theta in zip(full, thetas, strict=True):
+                out[rows] += self._terms(expm1_gap, theta)
+        return [self.integrator.weighted_sum(f, self.part.log_prior, error=False)[0] for f in full]
 
     def thinned(self, nodes: int, rng: np.random.Generator) -> _Component:
         """The component on ``nodes`` nodes drawn in proportion to their posterior weight.
@@ -725,7 +798,7 @@ class _Component:
             nodes=self.integrator.nodes[chosen],
             log_weights=self.integrator.log_weights[chosen] - np.log(nodes * probability[chosen]),
         )
-        return _Component(integrator, self.part, full=self.full[chosen])
+        return _Component(integrator, self.part)
 
 
 class _Integrated:
@@ -840,23 +913,35 @@ class _Integrated:
 
     def with_row(self, claim: int, theta_row: np.ndarray) -> tuple[np.ndarray, list[Any]]:
         """(log Z[h], relative covariances) with one plain claim's judgments replaced."""
+        return self._one_row(claim, lambda component, row: component.with_row(row, theta_row))
+
+    def without_row(self, claim: int) -> tuple[np.ndarray, list[Any]]:
+        """(log Z[h], relative covariances) with one plain claim taken out."""
+        return self._one_row(claim, lambda component, row: component.without_row(row))
+
+    def is_plain(self, claim: int) -> bool:
+        """Whether a claim is a plain claim (in no fact) of some component."""
+        return bool(self.row_of[claim] >= 0)
+
+    def _one_row(
+        self, claim: int, change: Callable[[_Component, int], tuple[np.ndarray, Any]]
+    ) -> tuple[np.ndarray, list[Any]]:
         k = self.component_of[claim]
         component = self.components[k]
-        part_log_z, relative = component.with_row(self.row_of[claim], theta_row)
+        part_log_z, relative = change(component, self.row_of[claim])
         log_z = self.log_z - component.log_z + part_log_z
         others = [c.relative for j, c in enumerate(self.components) if j != k]
         return log_z, [r for r in [*others, relative] if r is not None]
 
-    def with_theta(
-        self, theta: np.ndarray, components: list[_Component] | None = None
-    ) -> tuple[np.ndarray, list[Any]]:
-        """(log Z[h], relative covariances) with every plain claim's judgments replaced."""
-        log_z = np.zeros(len(self.arrays.hypothesis_ids))
-        relatives = []
+    def with_thetas(
+        self, thetas: list[np.ndarray], components: list[_Component] | None = None
+    ) -> list[np.ndarray]:
+        """log Z[h] with every plain claim's judgments replaced by each of ``thetas`` (C, H)."""
+        log_z = [np.zeros(len(self.arrays.hypothesis_ids)) for _ in thetas]
         for k, component in enumerate(components or self.components):
             rows = np.flatnonzero(self.component_of == k)[component.plain]
-            part_log_z, relative = component.with_theta(theta[rows])
-            log_z += part_log_z
-            if relative is not None:
-                relatives.append(relative)
-        return log_z, relatives
+            for total, part in zip(
+                log_z, component.with_thetas([theta[rows] for theta in thetas]), strict=True
+            ):
+                total += part
+        return log_z
