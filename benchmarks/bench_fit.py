@@ -3,11 +3,13 @@
     python benchmarks/bench_fit.py [--repeat 2] [--write benchmarks/RESULTS.md]
 
 (a) import pymc, (b) `forecast fit` on the seed model with a warm compile cache,
-(c) `forecast fit --method exact`, (d) `forecast fit` on a synthetic model of 1000 claims x
+(c) `forecast fit --method exact` and (i) the same with `--no-robustness`, so that c - i is what
+the robustness analysis adds, (d) `forecast fit` on a synthetic model of 1000 claims x
 10 hypotheses x 20 sources, end to end, (e) `forecast update` of one claim against (b), and the
 start-up of (f) `forecast --help` and (g) `forecast check` on the seed model, and (h)
 `forecast check` on a synthetic project of 100 000 claims x 10 hypotheses x 20 sources, with its
-peak memory (``--no-scale`` leaves (h) out).
+peak memory (``--no-scale`` leaves (h) out), and (j) `forecast sensitivity` on the 1000-claim
+model. ``--only a,b,c`` times some jobs alone, for a quick look.
 Each job runs once to warm caches, then ``--repeat`` times, all jobs in turns so that a drifting
 machine slows them alike; the median is reported.
 """
@@ -99,12 +101,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--write", type=Path, default=None)
     parser.add_argument("--no-scale", action="store_true")
+    parser.add_argument("--only", default=None, help="comma-separated jobs, e.g. a,b")
     args = parser.parse_args()
+    only = set(args.only.split(",")) | {"a"} if args.only else None
 
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        if not args.no_scale:
+        if not args.no_scale and only is None:
             # First, so that no larger child has run: ru_maxrss is the largest child so far.
             scale = tmp / "scale"
             write_project(scale, claims=100_000, hypotheses=10, sources=20)
@@ -118,35 +122,41 @@ def main() -> None:
             "a": ([sys.executable, "-c", "import pymc"], tmp),
             "b": ([*FORECAST, "fit", "--no-plots"], seed),
             "c": ([*FORECAST, "fit", "--method", "exact", "--no-plots"], seed),
+            "i": ([*FORECAST, "fit", "--method", "exact", "--no-plots", "--no-robustness"], seed),
             "d": ([*FORECAST, "fit", "--no-plots"], synthetic),
+            "j": ([*FORECAST, "sensitivity", "--format", "csv"], synthetic),
             "f": ([*FORECAST, "--help"], seed),
             "g": ([*FORECAST, "check"], seed),
         }
         example = seed / "examples" / "new-evidence.yaml"
         if example.exists():
             jobs["e"] = ([*FORECAST, "update", "--evidence", str(example), "--dry-run"], seed)
+        if only is not None:
+            jobs = {key: job for key, job in jobs.items() if key in only}
         # A compile cache of its own, warmed by the warm-up turn: the cache a user of this
         # project has, whatever else this machine has compiled before.
         env = os.environ | {"PYTENSOR_FLAGS": f"base_compiledir={tmp / 'pytensor'}"}
         figures |= timed_in_turns(jobs, args.repeat, env)
-        summary = json.loads((synthetic / "results" / "synthetic" / "summary.json").read_text())
-        rhat = summary["diagnostics"]["max_rhat"]
+        summary_path = synthetic / "results" / "synthetic" / "summary.json"
+        rhat = (
+            json.loads(summary_path.read_text())["diagnostics"]["max_rhat"]
+            if "d" in figures
+            else None
+        )
 
     a = figures["a"]
-    rows = [
-        ("a", "python -c 'import pymc'", figures["a"]),
-        ("b", "forecast fit (seed model, warm cache)", figures["b"]),
-        ("c", "forecast fit --method exact (seed model)", figures["c"]),
-        ("d", "forecast fit (1000 claims x 10 hypotheses x 20 sources)", figures["d"]),
-    ]
-    if "e" in figures:
-        rows.append(("e", "forecast update --dry-run (one new claim, seed model)", figures["e"]))
-    rows += [
-        ("f", "forecast --help", figures["f"]),
-        ("g", "forecast check (seed model)", figures["g"]),
-    ]
-    if "h" in figures:
-        rows.append(("h", "forecast check (100 000 claims x 10 x 20, one run)", figures["h"]))
+    described = {
+        "a": "python -c 'import pymc'",
+        "b": "forecast fit (seed model, warm cache)",
+        "c": "forecast fit --method exact (seed model)",
+        "i": "forecast fit --method exact --no-robustness (seed model)",
+        "d": "forecast fit (1000 claims x 10 hypotheses x 20 sources)",
+        "j": "forecast sensitivity (1000 claims x 10 hypotheses x 20 sources)",
+        "e": "forecast update --dry-run (one new claim, seed model)",
+        "f": "forecast --help",
+        "g": "forecast check (seed model)",
+        "h": "forecast check (100 000 claims x 10 x 20, one run)",
+    }
     lines = [
         f"Benchmark of {dt.date.today().isoformat()} on {machine()}",
         f"median of {args.repeat} runs in turns after one warm-up; ratios against (a) in the same run",
@@ -154,20 +164,35 @@ def main() -> None:
         "| job | what | seconds | ratio to (a) |",
         "|---|---|---|---|",
     ]
-    lines += [f"| {key} | {what} | {sec:.2f} | {sec / a:.2f} |" for key, what, sec in rows]
     lines += [
-        "",
-        f"- b/a = {figures['b'] / a:.2f} (target <= 3)",
-        f"- d = {figures['d']:.1f} s end to end (target <= 30 s), max r-hat {rhat:.3f} (target <= 1.01)",
+        f"| {key} | {what} | {figures[key]:.2f} | {figures[key] / a:.2f} |"
+        for key, what in described.items()
+        if key in figures
     ]
-    if "e" in figures:
+    lines.append("")
+    if "b" in figures:
+        lines.append(f"- b/a = {figures['b'] / a:.2f} (target <= 3)")
+    if "c" in figures and "i" in figures:
+        lines.append(
+            f"- robustness on the seed model adds c - i = {figures['c'] - figures['i']:.2f} s "
+            f"(target <= i = {figures['i']:.2f} s, the exact fit without it)"
+        )
+    if "d" in figures:
+        lines.append(
+            f"- d = {figures['d']:.1f} s end to end (target <= 30 s), "
+            f"max r-hat {rhat:.3f} (target <= 1.01)"
+        )
+    if "j" in figures:
+        lines.append(f"- j = {figures['j']:.1f} s (target <= 60 s)")
+    if "e" in figures and "b" in figures:
         lines.append(
             f"- e/b = {figures['e'] / figures['b']:.2f} (one-claim update against a full fit)"
         )
-    lines.append(
-        f"- f = {figures['f']:.2f} s, g = {figures['g']:.2f} s (target < 1 s each; "
-        f"{figures['f'] / a:.2f} and {figures['g'] / a:.2f} of (a))"
-    )
+    if "f" in figures and "g" in figures:
+        lines.append(
+            f"- f = {figures['f']:.2f} s, g = {figures['g']:.2f} s (target < 1 s each; "
+            f"{figures['f'] / a:.2f} and {figures['g'] / a:.2f} of (a))"
+        )
     if "h" in figures:
         lines.append(
             f"- h = {figures['h']:.1f} s (target < 30 s), peak memory {figures['h_gb']:.2f} GB "

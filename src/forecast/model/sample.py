@@ -14,6 +14,7 @@ from forecast.compat import diagnostics_table, import_pymc, library_settings, mc
 from forecast.constants import (
     AGREEMENT_FLOOR,
     AGREEMENT_SIGMAS,
+    CHAINS_PER_CORE,
     COLD_COMPILE_SECONDS,
     DEFAULT_CHAINS,
     DEFAULT_DRAWS,
@@ -253,7 +254,9 @@ def fit(
     pm = import_pymc()
     from forecast.model.build import build_model
 
-    cores = options.cores or min(options.chains, os.cpu_count() or 1)
+    # All chains at once, up to CHAINS_PER_CORE per core: a chain waits for the main process
+    # to take each draw before it goes on, and other chains fill that wait.
+    cores = options.cores or min(options.chains, CHAINS_PER_CORE * (os.cpu_count() or 1))
     say(f"Compiling the model (can take about {COLD_COMPILE_SECONDS} s the first time)…")
     started = []
 
