@@ -147,11 +147,11 @@ def claim_terms(claim: tuple, reliability: dict) -> dict:
     return {h: math.log(attestation_probability(claim, h, reliability)) for h in PRIOR}
 
 
-def log_bayes_factor(terms: dict, h: str) -> float:
-    """l_c(h) - log sum_{g != h} w_g exp(l_c(g)), w the prior renormalized over g != h."""
+def log_bayes_factor(terms: dict, h: str, weights: dict = PRIOR) -> float:
+    """l_c(h) - log sum_{g != h} w_g exp(l_c(g)), w (the prior) renormalized over g != h."""
     others = [g for g in PRIOR if g != h]
-    mass = sum(PRIOR[g] for g in others)
-    return terms[h] - math.log(sum(PRIOR[g] / mass * math.exp(terms[g]) for g in others))
+    mass = sum(weights[g] for g in others)
+    return terms[h] - math.log(sum(weights[g] / mass * math.exp(terms[g]) for g in others))
 
 
 def posterior(claims: dict, reliability: dict, prior: dict = PRIOR) -> dict:
@@ -227,7 +227,8 @@ def test_update_at_fixed_reliabilities_moves_log_odds_only_at_fixed_reliabilitie
     [(claim_id, claim)] = NEW_CLAIM.items()
     assert list(movers.index) == [claim_id] and movers.loc[claim_id, "status"] == "new claim"
     terms = claim_terms(claim, RELIABILITY)
-    expected_lbf = {h: log_bayes_factor(terms, h) for h in PRIOR}
+    # An update's factor weighs the alternatives by the posterior before the update.
+    expected_lbf = {h: log_bayes_factor(terms, h, weights=before) for h in PRIOR}
     assert {h: movers.loc[claim_id, h] for h in PRIOR} == pytest.approx(
         expected_lbf, abs=1e-12, rel=0
     )

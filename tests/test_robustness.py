@@ -561,10 +561,9 @@ def test_fit_carries_the_robustness_and_no_robustness_skips_it(mini_project, cli
 def test_one_claims_change_by_its_slope_equals_summing_afresh(mini_project, method):
     # Z_h is linear in each single theta[c, h]: the slope gives the same sum over the same
     # nodes as integrating the changed likelihood, for a witnessed claim and an outcome.
-    from test_questions import add_outcome, add_question
-
     from forecast.analysis.robustness import _Integrated
     from forecast.model.likelihood import hypothesis_log_likelihood
+    from test_questions import add_outcome, add_question
 
     add_question(mini_project)
     add_outcome(mini_project)

@@ -462,3 +462,81 @@ def test_stored_copy_edits_flow_style_and_crlf_files_in_place(mini_project, upda
             "\n", "\r\n"
         )
     )
+
+
+# --- the update report in plain units, kept in the ledger -------------------------------------
+
+
+def _odds(p):
+    return p / (1 - p)
+
+
+def test_update_effects_in_odds_and_points_agree_with_the_posteriors(exact_project):
+    import numpy as np
+
+    from forecast import Project
+    from forecast.model.exact import exact_posterior
+    from forecast.model.likelihood import evidence_arrays
+    from forecast.spec.rules import load_spec
+
+    before_spec = load_spec(exact_project / "models/mini.yaml")
+    report = Project.open(exact_project).update("incoming/gale.yaml", dry_run=True)
+    hypotheses = list(report.result.arrays.hypothesis_ids)
+    before = np.array([report.before[h]["mean"] for h in hypotheses])
+    movers = report.movers()
+    assert {"gale-logged", "late-departure"} <= set(movers.index)
+    for claim, row in movers.iterrows():
+        change = row[[f"{h} points" for h in hypotheses]].to_numpy(float)
+        alone = before + change / 100
+        # The factor on h's odds weights the alternatives by the posterior before the update,
+        # so that it is exactly what the claim alone does to those odds.
+        np.testing.assert_allclose(
+            _odds(alone) / _odds(before), np.exp(row[hypotheses].to_numpy(float)), rtol=1e-9
+        )
+        assert abs(change.sum()) < 1e-9, claim
+    exact_before = exact_posterior(evidence_arrays(before_spec)).posterior
+    exact_after = exact_posterior(report.result.arrays).posterior
+    table = report.table()
+    np.testing.assert_allclose(table["exact_before"], exact_before, rtol=1e-12)
+    np.testing.assert_allclose(
+        table["odds_ratio"], _odds(exact_after) / _odds(exact_before), rtol=1e-9
+    )
+    np.testing.assert_allclose(table["points"], 100 * (exact_after - exact_before), atol=1e-9)
+    text = report.text()
+    assert "gale-logged (new claim): storm odds ×" in text
+    assert "percentage points" in text and "The whole update, exact engine" in text
+
+
+def test_history_show_prints_the_report_as_it_was_printed(exact_project, cli):
+    printed = cli("update", "--evidence", "incoming/gale.yaml", "--no-plots")
+    assert printed.exit_code == 0, printed.stderr
+    shown = cli("history", "--show", "1")
+    assert shown.exit_code == 0, shown.stderr
+    head, _, stored = shown.stdout.partition("\n\n")
+    assert head.startswith("Update 1, recorded ") and "incoming/gale.yaml" in head
+    # The stored text is what was printed, up to the line that says where it was recorded.
+    assert printed.stdout.startswith(stored.rstrip("\n") + "\n\nRecorded as update 1 ")
+    with Ledger.read(Layout(exact_project)) as ledger:
+        [event] = ledger.events()
+    assert event.body["report"] == stored.rstrip("\n")
+    assert json.loads(cli("history", "--show", "1", "--format", "json").stdout)["report"]
+    missing = cli("history", "--show", "2")
+    assert missing.exit_code == 2
+    assert missing.stderr.strip() == "Error: --show: no update 2 (the ledger holds update 1)"
+    both = cli("history", "--show", "1", "--verify")
+    assert both.exit_code == 2 and "choose one" in both.stderr
+
+
+def test_history_show_of_an_update_recorded_without_its_report():
+    from forecast.store.history import RecordedUpdateReport
+    from forecast.store.ledger import UpdateRecord
+
+    figures = {"storm": {"mean": 0.25}, "strike": {"mean": 0.75}}
+    after = {"storm": {"mean": 0.5}, "strike": {"mean": 0.5}}
+    record = UpdateRecord(
+        1, "2025-03-05T10:00:00+00:00", "mini", "incoming/gale.yaml", "ab" * 32, [], {},
+        figures, after, "x", "y", 1, {}, None,
+    )  # fmt: skip
+    text = RecordedUpdateReport(record).text()
+    assert "Recorded before update reports were kept" in text
+    assert "storm              0.250 -> 0.500" in text

@@ -16,7 +16,7 @@ changes process-wide settings, so a notebook can use it freely::
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from forecast.report.sensitivity import SensitivityReport
     from forecast.report.update import UpdateReport
     from forecast.spec.schema import Spec
-    from forecast.store.history import HistoryReport, VerifyReport
+    from forecast.store.history import HistoryReport, RecordedUpdateReport, VerifyReport
 
 
 @dataclass(frozen=True)
@@ -196,6 +196,7 @@ class Project:
         ``docs/updates.md`` for the order of writes and why an interrupted update changes
         nothing.
         """
+        from forecast.model.exact import exact_posterior
         from forecast.model.likelihood import evidence_arrays
         from forecast.model.sample import FitOptions, fit
         from forecast.report.posterior import FitReport
@@ -224,9 +225,10 @@ class Project:
 
                 say("Checking robustness…")
                 sensitivity = analyse(plan.after, exact=result.exact, seed=seed)
+            before_arrays = evidence_arrays(plan.before)
             report = UpdateReport(
                 before=before,
-                before_arrays=evidence_arrays(plan.before),
+                before_arrays=before_arrays,
                 before_as_of=plan.before.as_of(),
                 result=result,
                 items=plan.items,
@@ -235,13 +237,20 @@ class Project:
                 dry_run=dry_run,
                 recovered=recovered,
                 sensitivity=sensitivity,
+                before_exact=exact_posterior(before_arrays, seed=seed).posterior,
             )
             if dry_run:
                 return report
             say("Writing results…")
             after = posterior_summary(FitReport(result).table())
             update_id = commit_update(
-                plan, result, before, after, plots=plots, sensitivity=sensitivity
+                plan,
+                result,
+                before,
+                after,
+                plots=plots,
+                sensitivity=sensitivity,
+                report=replace(report, recovered=()).text(),
             )
         written = tuple(display_path(f.path) for f in plan.new_files)
         return report.recorded(update_id, written)
@@ -271,6 +280,15 @@ class Project:
         from forecast.store.history import read_history
 
         return read_history(self.layout)
+
+    def recorded_update(self, number: int) -> RecordedUpdateReport:
+        """Update ``number`` as the ledger recorded it, with the report printed at the time.
+
+        Raises :class:`~forecast.errors.UsageError` if the ledger holds no such update.
+        """
+        from forecast.store.history import read_update
+
+        return read_update(self.layout, number)
 
     def verify(self) -> VerifyReport:
         """Check the ledger's hash chain, every file it records, and its journal.

@@ -378,10 +378,24 @@ def history(
             help="Check the hash chain, every stored file and the journal; exit 2 on a mismatch.",
         ),
     ] = False,
+    show: Annotated[
+        int | None,
+        typer.Option(
+            "--show",
+            min=1,
+            metavar="N",
+            help="Print update N's report as it was printed when it was recorded.",
+        ),
+    ] = None,
 ) -> None:
-    """Print the timeline of updates recorded in the ledger, or verify it."""
+    """Print the timeline of updates recorded in the ledger, one update's report, or verify it."""
     with _errors_to_exit_codes():
+        if show is not None and verify:
+            raise UsageError("--show and --verify: choose one")
         opened = _open(project, model)
+        if show is not None:
+            _print(opened.recorded_update(show), format)
+            return
         if not verify:
             _print(opened.history(), format)
             return

@@ -12,10 +12,11 @@ import pandas as pd
 
 from forecast.analysis.influence import fixed_reliability_posterior, log_bayes_factors, logit
 from forecast.constants import HDI_PROB, ROBUSTNESS_REPORT_ROWS, UPDATE_REPORT_MOVERS
-from forecast.model.likelihood import EvidenceArrays, claim_log_likelihood
+from forecast.model.likelihood import EvidenceArrays, claim_log_likelihood, log_softmax
 from forecast.model.sample import FitResult
 from forecast.report.base import Report
 from forecast.report.posterior import FitReport
+from forecast.report.words import percent
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class UpdateReport(Report):
     recovered: tuple[str, ...] = ()
     #: The robustness after the update, or None (``--no-robustness``).
     sensitivity: Any = None
+    #: The exact engine's P(h | E) before the update, for the whole update's odds ratios.
+    before_exact: np.ndarray | None = None
 
     def recorded(self, update_id: int, written: tuple[str, ...]) -> UpdateReport:
         """The same report, saying which update it was recorded as and what it wrote."""
@@ -74,21 +77,38 @@ class UpdateReport(Report):
                     "change": row["mean"] - b["mean"],
                 }
             )
-        return pd.DataFrame(rows).set_index("hypothesis")
+        frame = pd.DataFrame(rows).set_index("hypothesis")
+        if self.before_exact is not None:
+            before, after = self.before_exact, self.result.exact.posterior
+            frame["exact_before"] = before
+            frame["exact_after"] = after
+            frame["odds_ratio"] = np.exp(logit(after) - logit(before))
+            frame["points"] = 100 * (after - before)
+        return frame
 
     def movers(self) -> pd.DataFrame:
-        """New and newly attested claims with their log Bayes factors at r* (docs/model.md).
+        """New and newly attested claims, each with what it alone did to P(h) (docs/model.md).
 
-        For a claim that existed before, the figure is the change in its LBF.
+        At the posterior-mean reliabilities r*, a claim's term l_c (for a claim that existed
+        before, the change in its term; for a claim in a fact, the change in the fact's term)
+        gives, for each hypothesis h:
+
+        - its log Bayes factor against the others weighted by the posterior before the update,
+          LBF = l_c(h) - log sum_{g != h} w_g exp(l_c(g)) with w_g proportional to
+          P(g | E_before): the factor ("odds x1.9") by which it multiplies h's odds;
+        - ``<h> points``: the change in P(h), in percentage points, that this factor makes
+          from P(h | E_before).
         """
         after = self.result.arrays
         r_after = np.array([self._reliability[s] for s in after.sampled_sources])
-        lbf_after = log_bayes_factors(claim_log_likelihood(after, r_after), after.log_prior)
+        terms_after = claim_log_likelihood(after, r_after)
         before = self.before_arrays
         r_before = np.array([self._reliability[s] for s in before.sampled_sources])
-        lbf_before = log_bayes_factors(claim_log_likelihood(before, r_before), before.log_prior)
+        terms_before = claim_log_likelihood(before, r_before)
         before_index = {c: i for i, c in enumerate(before.claim_ids)}
         before_facts = {f: len(before.claim_ids) + i for i, f in enumerate(before.fact_ids)}
+        prior = np.array([self.before[h]["mean"] for h in after.hypothesis_ids])
+        log_prior = np.log(np.clip(prior, 1e-300, None))
         attested = {
             a.claim_id
             for a in self.result.spec.attestations
@@ -105,11 +125,16 @@ class UpdateReport(Report):
                 status += f" in fact {fact}"
                 row_after = len(after.claim_ids) + after.facts[i]
                 row_before = before_facts.get(fact)
-            lbf = lbf_after[row_after].copy()
+            term = terms_after[row_after].copy()
             if row_before is not None:
-                lbf -= lbf_before[row_before]
+                term -= terms_before[row_before]
+            lbf = log_bayes_factors(term[None, :], log_prior)[0]
+            points = 100 * (np.exp(log_softmax(log_prior + term)) - prior)
             row: dict[str, Any] = {"claim": claim_id, "status": status}
             row |= {h: float(v) for h, v in zip(after.hypothesis_ids, lbf, strict=True)}
+            row |= {
+                f"{h} points": float(v) for h, v in zip(after.hypothesis_ids, points, strict=True)
+            }
             row["largest"] = float(np.max(np.abs(lbf)))
             rows.append(row)
         frame = pd.DataFrame(rows)
@@ -175,16 +200,29 @@ class UpdateReport(Report):
         count = "" if len(shown) == len(movers) else f"; {len(shown)} of {len(movers)} shown"
         lines += [
             "",
-            "Claims that moved it most (log Bayes factor at the posterior-mean reliabilities"
-            f"{count}):",
+            f"Claims that moved it most{count}, each alone from the posterior before the update",
+            "(its factor on the odds of h against the others, and the change in P(h), at the "
+            "posterior-mean reliabilities):",
         ]
         if movers.empty:
             lines.append("  (none)")
+        hypotheses = list(self.result.arrays.hypothesis_ids)
         for claim_id, row in shown.iterrows():
-            values = row.drop(["status", "largest"]).astype(float)
-            top = values.abs().sort_values(ascending=False).index[:3]
-            detail = ", ".join(f"{h} {values[h]:+.2f}" for h in top)
-            lines.append(f"  {claim_id:<36} {row.status:<16} {detail}")
+            change = row[[f"{h} points" for h in hypotheses]].astype(float).to_numpy()
+            top = np.argsort(-np.abs(change), kind="stable")[:2]
+            detail = "; ".join(
+                f"{hypotheses[h]} odds {odds_factor(float(row[hypotheses[h]]))} "
+                f"({points(change[h])})"
+                for h in top
+            )
+            lines.append(f"  {claim_id} ({row.status}): {detail}")
+        if self.before_exact is not None:
+            lines += ["", "The whole update, exact engine (P(h) before -> after, odds, change):"]
+            for hid, row in self.table().iterrows():
+                lines.append(
+                    f"  {hid:<18} {percent(row.exact_before):>5} -> {percent(row.exact_after):>5}"
+                    f"   odds {odds_factor(float(np.log(row.odds_ratio))):<7} {points(row.points)}"
+                )
         lines += [
             "",
             "Change in log-odds: total = at fixed reliabilities + through shared reliabilities",
@@ -228,3 +266,20 @@ class UpdateReport(Report):
             if self.sensitivity is None
             else self._after.sensitivity_report().to_dict(),
         }
+
+
+def odds_factor(log_factor: float) -> str:
+    """A factor on the odds in plain units: x1.40, x0.99, x24, x0.012."""
+    factor = float(np.exp(log_factor))
+    if factor >= 10:
+        return f"×{factor:.0f}"
+    if factor >= 0.1:
+        return f"×{factor:.2f}"
+    return f"×{factor:.2g}"
+
+
+def points(change: float) -> str:
+    """A change in percentage points: +8, -2, +0.3 (small ones keep a decimal)."""
+    if abs(change) >= 1:
+        return f"{change:+.0f} percentage points"
+    return f"{change:+.1f} percentage points"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from forecast.errors import UnsafePathError
+from forecast.errors import UnsafePathError, UsageError
 from forecast.report.base import Report
 from forecast.report.words import count
 from forecast.spec.layout import Layout
@@ -77,6 +77,58 @@ class HistoryReport(Report):
                 f"{row['p_before']:.3f} -> {row['leader_after']} {row['p_after']:.3f}"
             )
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class RecordedUpdateReport(Report):
+    """One recorded update as ``forecast history --show N`` prints it: its report as printed."""
+
+    record: UpdateRecord
+
+    def table(self) -> pd.DataFrame:
+        """Per hypothesis: the posterior mean before and after, as recorded."""
+        import pandas as pd
+
+        rows = [
+            {
+                "hypothesis": h,
+                "before_mean": self.record.before[h]["mean"],
+                "after_mean": self.record.after.get(h, {}).get("mean"),
+            }
+            for h in self.record.before
+        ]
+        return pd.DataFrame(rows).set_index("hypothesis")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything the ledger recorded for the update, its report's text included."""
+        return asdict(self.record)
+
+    def text(self) -> str:
+        """The update's report as it was printed when it was recorded."""
+        record = self.record
+        head = f"Update {record.id}, recorded {record.time} ({record.model}, {record.source_file})"
+        if record.report is not None:
+            return f"{head}\n\n{record.report}"
+        lines = [
+            head,
+            "",
+            "Recorded before update reports were kept; the posterior means it recorded:",
+        ]
+        lines += [
+            f"  {h:<18} {row.before_mean:.3f} -> {row.after_mean:.3f}"
+            for h, row in self.table().iterrows()
+        ]
+        return "\n".join(lines)
+
+
+def read_update(layout: Layout, number: int) -> RecordedUpdateReport:
+    """Update ``number`` as recorded; a :class:`UsageError` if the ledger holds no such update."""
+    records = read_history(layout).records
+    for record in records:
+        if record.id == number:
+            return RecordedUpdateReport(record)
+    held = {0: "no update", 1: "update 1"}.get(len(records), f"updates 1 to {len(records)}")
+    raise UsageError(f"--show: no update {number} (the ledger holds {held})")
 
 
 def read_history(layout: Layout) -> HistoryReport:

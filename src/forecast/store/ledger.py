@@ -108,6 +108,8 @@ class UpdateRecord:
     versions: dict[str, str]
     results_run: str | None
     judged_by: str | None = None
+    #: The update report's text as printed (None for updates recorded before 0.5).
+    report: str | None = None
 
     @classmethod
     def from_body(cls, body: dict[str, Any], where: str, display: str) -> UpdateRecord:

@@ -214,6 +214,7 @@ def commit_update(
     *,
     plots: bool = True,
     sensitivity: Any = None,
+    report: str | None = None,
 ) -> int:
     """Write the update's files, record it in the ledger and publish its results.
 
@@ -222,6 +223,7 @@ def commit_update(
     the ledger alone (:func:`~forecast.store.recovery.settle`): before the ledger commit the
     update is undone; after it, the update counts as done and its results are published at
     the next command. An interrupt raises :class:`~forecast.errors.Interrupted` saying which.
+    ``report``, the update report's text, is kept in the update's event.
     """
     from forecast.store.recovery import settle
     from forecast.store.results import points_to, stage_results
@@ -259,6 +261,7 @@ def commit_update(
                     "seed": result.options.seed,
                     "versions": package_versions(),
                     "results_run": run,
+                    "report": report,
                 }
             )
         staged.publish()
