@@ -581,10 +581,134 @@ def test_one_claims_change_by_its_slope_equals_summing_afresh(mini_project, meth
         for row in range(len(component.plain)):
             theta = rng.uniform(0.05, 0.95, size=component.theta.shape[1])
             np.testing.assert_allclose(
-                component.with_row(row, theta)[0], component._direct(row, theta), rtol=1e-10, atol=1e-12
+                component.with_row(row, theta)[0],
+                component._direct(row, theta),
+                rtol=1e-10,
+                atol=1e-12,
             )
             np.testing.assert_allclose(
                 component.without_row(row)[0], component._direct(row, None), rtol=1e-10, atol=1e-12
             )
             checked["outcome" if component.direct[row] else "witnessed"] += 1
     assert checked["witnessed"] >= 4 and checked["outcome"] == 1
+
+
+# --- facts' bands ------------------------------------------------------------------------------
+
+
+def _with_facts(arrays, phi=None, if_true=None, if_false=None):
+    changes = {"fact_phi": phi, "if_true": if_true, "if_false": if_false}
+    return type(arrays)(
+        **{**arrays.__dict__, **{k: v for k, v in changes.items() if v is not None}}
+    )
+
+
+def _fact_vertices(spec, with_phi=True, with_signs=True):
+    """P(h) at every vertex of the mini fact's bands (phi by tied group, if_true, if_false)."""
+    import itertools
+
+    import forecast.analysis.robustness as robustness
+
+    arrays = evidence_arrays(spec)
+    bands = robustness.fact_bands(spec, arrays)
+    groups = [bands.phi_ties[0] == label for label in np.unique(bands.phi_ties[0])]
+    signs = np.flatnonzero(arrays.facts >= 0)
+    out = []
+    for phi_ends in itertools.product((0, 1), repeat=len(groups) if with_phi else 0):
+        phi = arrays.fact_phi.copy()
+        for members, end in zip(groups, phi_ends, strict=True):
+            phi[0, members] = (bands.phi_low, bands.phi_high)[end][0, members]
+        for ends in itertools.product((0, 1), repeat=2 * len(signs) if with_signs else 0):
+            if_true, if_false = arrays.if_true.copy(), arrays.if_false.copy()
+            for i, c in enumerate(signs if with_signs else []):
+                if_true[c] = bands.if_true[c, ends[2 * i]]
+                if_false[c] = bands.if_false[c, ends[2 * i + 1]]
+            out.append(exact_posterior(_with_facts(arrays, phi, if_true, if_false)).posterior)
+    return np.stack(out)
+
+
+def test_a_facts_phi_corners_equal_brute_force_over_its_vertices():
+    spec = load_spec(FIXTURES / "mini" / "models" / "mini.yaml")
+    result = sensitivity(spec)
+    corners = np.stack(
+        [c.posterior for c in result.changes if c.id == "harbour-shut" and c.kind == "band"]
+    )
+    vertices = _fact_vertices(spec, with_signs=False)
+    assert len(vertices) == 4  # storm alone, strike and other tied by one word
+    np.testing.assert_allclose(corners.max(0), vertices.max(0), rtol=1e-10)
+    np.testing.assert_allclose(corners.min(0), vertices.min(0), rtol=1e-10)
+    labels = {c.label for c in result.changes if c.id == "harbour-shut" and c.kind == "band"}
+    assert (
+        "fact harbour-shut's P(fact | h) at the corner of its band that most favours storm"
+        in labels
+    )
+
+
+def test_a_signs_if_true_and_if_false_ends_equal_refits():
+    from forecast.analysis.robustness import fact_bands
+
+    spec = load_spec(FIXTURES / "mini" / "models" / "mini.yaml")
+    arrays = evidence_arrays(spec)
+    bands = fact_bands(spec, arrays)
+    result = sensitivity(spec)
+    checked = 0
+    for which, ends in (("if_true", bands.if_true), ("if_false", bands.if_false)):
+        for c in np.flatnonzero(ends[:, 1] > ends[:, 0]):
+            claim = arrays.claim_ids[c]
+            moved = {}
+            for end, value in zip(("lower end", "upper end"), ends[c], strict=True):
+                values = getattr(arrays, which).copy()
+                values[c] = value
+                refit = exact_posterior(_with_facts(arrays, **{which: values})).posterior
+                [change] = [
+                    x for x in result.changes if x.id == claim and x.change == f"{which} {end}"
+                ]
+                np.testing.assert_allclose(change.posterior, refit, rtol=1e-10)
+                moved[end] = refit
+                checked += 1
+            # P(h) is monotone in one such value: a value inside the band lies between.
+            values = getattr(arrays, which).copy()
+            values[c] = ends[c].mean()
+            inside = exact_posterior(_with_facts(arrays, **{which: values})).posterior
+            low, high = np.minimum(*moved.values()), np.maximum(*moved.values())
+            assert np.all(inside >= low - 1e-12) and np.all(inside <= high + 1e-12)
+    assert checked == 8  # two signs, each with if_true and if_false, each at two ends
+
+
+@pytest.mark.parametrize("limit", [10, 0])
+def test_the_joint_corner_over_the_facts_values(monkeypatch, limit):
+    # With every claim's theta held at its value, the joint corner is over the fact alone:
+    # its phi by the two-pass rule, its signs' values by vertex enumeration (or, past the
+    # limit, by a search, which can only find less). Untied, the two passes are exact.
+    import dataclasses
+
+    import forecast.analysis.robustness as robustness
+
+    judgment_bands, fact_bands = robustness.judgment_bands, robustness.fact_bands
+
+    def points_only(spec, arrays):
+        low, high, ties = judgment_bands(spec, arrays)
+        return arrays.theta.copy(), arrays.theta.copy(), ties
+
+    def untied(spec, arrays):
+        bands = fact_bands(spec, arrays)
+        ties = np.tile(np.arange(bands.phi.shape[1]), (bands.phi.shape[0], 1))
+        return dataclasses.replace(bands, phi_ties=ties)
+
+    monkeypatch.setattr(robustness, "judgment_bands", points_only)
+    monkeypatch.setattr(robustness, "fact_bands", untied)
+    monkeypatch.setattr(robustness, "JOINT_VERTICES_MAX", limit)
+    spec = load_spec(FIXTURES / "mini" / "models" / "mini.yaml")
+    result = sensitivity(spec)
+    vertices = _fact_vertices(spec)
+    assert len(vertices) == 2**3 * 2**4
+    if limit:
+        assert result.joint_method == "exact"
+        np.testing.assert_allclose(result.joint_range[:, 0], vertices.min(0), rtol=1e-10)
+        np.testing.assert_allclose(result.joint_range[:, 1], vertices.max(0), rtol=1e-10)
+    else:
+        assert result.joint_method == "search"
+        assert np.all(result.joint_range[:, 0] >= vertices.min(0) - 1e-12)
+        assert np.all(result.joint_range[:, 1] <= vertices.max(0) + 1e-12)
+    low, high = result.typical_spread.T
+    assert np.all(low >= vertices.min(0) - 1e-12) and np.all(high <= vertices.max(0) + 1e-12)

@@ -204,3 +204,7 @@ CONFIDENCE_HIGH_WITNESSES = 3
 CONFIDENCE_HIGH_GRADES: tuple[str, ...] = ("A", "B", "C")
 #: Changes the fit and update reports list under the assessment (all are in sensitivity.csv).
 ROBUSTNESS_REPORT_ROWS = 5
+#: The joint corner tries every vertex of the facts' values outside the two-pass rule (if_true,
+#: if_false, phi of a fact with if_true < if_false somewhere) up to this many values; beyond,
+#: it searches them one at a time and says so.
+JOINT_VERTICES_MAX = 10

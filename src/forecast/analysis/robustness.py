@@ -14,6 +14,7 @@ Changes, one at a time:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -32,6 +33,7 @@ from forecast.constants import (
     DEFAULT_SEED,
     FLIP_MIN_POINTS,
     ICD203_BANDS,
+    JOINT_VERTICES_MAX,
     PRIOR_POWERS,
     ROBUSTNESS_SIGMAS,
 )
@@ -93,9 +95,17 @@ class Change:
             return f"with fact {self.id} ungrouped"
         if self.kind == "grade":
             return f"with source {self.id} graded {self.change.split()[-1]}"
+        if self.kind == "band" and self.change.startswith(("if_true ", "if_false ")):
+            which, end = self.change.split(" ", 1)
+            return f"claim {self.id}'s {which} at the {end} of its band"
         if self.kind == "band":
             hypothesis, end = self.change.rsplit(" ", 1)
             side = "favours" if end == "highest" else "disfavours"
+            if hypothesis.startswith("phi "):
+                return (
+                    f"fact {self.id}'s P(fact | h) at the corner of its band that most {side} "
+                    f"{hypothesis.removeprefix('phi ')}"
+                )
             return f"claim {self.id} at the corner of its band that most {side} {hypothesis}"
         return f"without {self.kind} {self.id}"
 
@@ -136,6 +146,9 @@ class Sensitivity:
     #: Per hypothesis, [min, max] of P(h) with every judgment at the end of its band that
     #: favours or disfavours h: "worst case if every judgment erred the same way".
     joint_range: np.ndarray | None = None
+    #: "exact" when every vertex of the facts' searched values was tried, "search" when they
+    #: were searched one at a time (then the range may be wider than shown).
+    joint_method: str = "exact"
     #: Per hypothesis, the 5 % and 95 % quantiles of P(h) over random judgments within their
     #: bands: "typical spread if judgment errors are independent".
     typical_spread: np.ndarray | None = None
@@ -391,9 +404,12 @@ def sensitivity(
             posterior, error = base.posterior(changed_arrays, touched)
             changes.append(Change(kind, item_id, change, posterior, error))
     low, high, ties = judgment_bands(spec, arrays)
+    bands = fact_bands(spec, arrays)
     changes += _band_changes(arrays, base, low, high, ties)
+    changes += _fact_band_changes(arrays, base, bands)
     changes += _grade_changes(spec, base)
     changes += _prior_changes(arrays, exact)
+    joint_range, joint_method = _joint_range(arrays, base, low, high, bands)
     return Sensitivity(
         hypothesis_ids=arrays.hypothesis_ids,
         posterior=exact.posterior,
@@ -401,10 +417,11 @@ def sensitivity(
         log_prior=arrays.log_prior,
         log_evidence=exact.log_evidence,
         changes=tuple(changes),
-        joint_range=_joint_range(arrays, base, low, high),
+        joint_range=joint_range,
+        joint_method=joint_method,
         certified=exact.certified,
         strong_witnesses=strong_witnesses(spec),
-        typical_spread=_typical_spread(arrays, base, low, high, ties, seed or DEFAULT_SEED),
+        typical_spread=_typical_spread(arrays, base, low, high, ties, bands, seed or DEFAULT_SEED),
     )
 
 
@@ -444,6 +461,44 @@ def _band_of(value: float) -> tuple[float, float]:
     return value, value
 
 
+def _corners(
+    log_prior: np.ndarray, log_z_low: np.ndarray, log_z_high: np.ndarray, ties: np.ndarray
+) -> list[tuple[int, str, np.ndarray]]:
+    """(h, "highest" or "lowest", posterior) at the corners of one item's band.
+
+    ``log_z_low`` and ``log_z_high`` are log Z with the item's cells all at their lower or
+    upper ends. Z_g depends on column g's cell alone and is linear in it, so P(h), a ratio of
+    such, is monotone in each tied group's common value: its extremes lie at ends. For a
+    group without h, the end with the smaller (larger) sum of pi_g Z_g gives the largest
+    (smallest) P(h); for h's group both ends are tried. A corner that already favours or
+    disfavours another hypothesis is listed once.
+    """
+    mass = np.stack([log_prior + log_z_low, log_prior + log_z_high])
+    groups = [np.flatnonzero(ties == label) for label in np.unique(ties)]
+    out, seen = [], set()
+    for h in range(len(log_prior)):
+        for end, sign in (("highest", 1.0), ("lowest", -1.0)):
+            best = None
+            for own in (0, 1):
+                ends = np.empty(len(log_prior), dtype=int)
+                for group in groups:
+                    if h in group:
+                        ends[group] = own
+                        continue
+                    group_mass = np.logaddexp.reduce(mass[:, group], axis=1)
+                    ends[group] = np.argmin(sign * group_mass)
+                log_z = np.where(ends == 1, log_z_high, log_z_low)
+                posterior = np.exp(log_softmax(log_prior + log_z))
+                if best is None or sign * posterior[h] > sign * best[0][h]:
+                    best = (posterior, tuple(ends))
+            assert best is not None
+            if best[1] in seen:
+                continue
+            seen.add(best[1])
+            out.append((h, end, best[0]))
+    return out
+
+
 def _band_changes(
     arrays: EvidenceArrays,
     base: _Integrated,
@@ -453,9 +508,7 @@ def _band_changes(
 ) -> list[Change]:
     """Each claim alone at the corners of its band that make each hypothesis most and least likely.
 
-    Z_g never decreases in theta[c, g] and depends on no other column (see docs/model.md), and
-    P(h) is monotone in a tied group's common value, so for one claim the largest P(h) has
-    every group without h at its lower end and h's group at one of its two ends.
+    Z_g depends on column g's judgment alone and never decreases in it (see docs/model.md).
     """
     changes = []
     names = arrays.hypothesis_ids
@@ -463,43 +516,201 @@ def _band_changes(
         log_z_high, relative_high = base.with_row(c, high[c])
         log_z_low, relative_low = base.with_row(c, low[c])
         relative = relative_high if len(relative_high) >= len(relative_low) else relative_low
-        seen: set[tuple[bool, ...]] = set()
-        for h, name in enumerate(names):
-            group = ties[c] == ties[c, h]
-            for end, sign in (("highest", 1.0), ("lowest", -1.0)):
-                corners = []
-                for raised in (group, np.zeros_like(group)):
-                    up = raised if sign > 0 else ~raised
-                    log_z = np.where(up, log_z_high, log_z_low)
-                    corners.append((np.exp(log_softmax(arrays.log_prior + log_z)), up))
-                posterior, up = max(corners, key=lambda corner: sign * corner[0][h])
-                if tuple(up) in seen:
-                    continue  # the same corner already favours or disfavours another
-                seen.add(tuple(up))
-                error = posterior_standard_error(posterior, relative)
+        for h, end, posterior in _corners(arrays.log_prior, log_z_low, log_z_high, ties[c]):
+            error = posterior_standard_error(posterior, relative)
+            changes.append(
+                Change("band", arrays.claim_ids[c], f"{names[h]} {end}", posterior, error)
+            )
+    return changes
+
+
+@dataclass(frozen=True)
+class FactBands:
+    """The bands of the facts' judgments, found as for claims (:func:`judgment_bands`).
+
+    ``phi_low``, ``phi_high`` and ``phi_ties`` are (F, H); ``if_true`` and ``if_false`` are
+    (C, 2) lower and upper ends (equal for a claim in no fact). ``monotone`` marks the facts
+    whose every claim has if_true >= if_false over their bands: Z_g never decreases in their
+    phi[g], so they join the two-pass joint corner; the others are searched.
+    """
+
+    phi: np.ndarray
+    phi_low: np.ndarray
+    phi_high: np.ndarray
+    phi_ties: np.ndarray
+    if_true: np.ndarray
+    if_false: np.ndarray
+    monotone: np.ndarray
+
+    def points(self, arrays: EvidenceArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The facts' judgments as written: (phi, if_true, if_false)."""
+        n_claims = len(arrays.claim_ids)
+        return (
+            self.phi,
+            np.zeros(n_claims) if arrays.if_true is None else arrays.if_true,
+            np.zeros(n_claims) if arrays.if_false is None else arrays.if_false,
+        )
+
+    def searched(self) -> list[tuple[str, int, np.ndarray]]:
+        """The facts' cells the joint corner searches: (what, row, columns) per free value.
+
+        The phi of a fact without the monotone rule (one value per tied group), and every
+        claim's if_true and if_false whose band is not a point.
+        """
+        out = []
+        for f in np.flatnonzero(~self.monotone):
+            for label in np.unique(self.phi_ties[f]):
+                columns = np.flatnonzero(self.phi_ties[f] == label)
+                if (self.phi_high[f, columns] > self.phi_low[f, columns]).any():
+                    out.append(("phi", int(f), columns))
+        for what, ends in (("if_true", self.if_true), ("if_false", self.if_false)):
+            for c in np.flatnonzero(ends[:, 1] > ends[:, 0]):
+                out.append((what, int(c), np.zeros(0, dtype=int)))
+        return out
+
+
+def _cell_band(point: float, low: float, high: float) -> tuple[float, float]:
+    """A written range is its own band; a word or number gets the ICD-203 band holding it."""
+    return (low, high) if low < high else _band_of(point)
+
+
+def fact_bands(spec: Spec, arrays: EvidenceArrays) -> FactBands:
+    """The bands of every fact's phi and of every claim's if_true and if_false."""
+    n_hyp = len(arrays.hypothesis_ids)
+    records = {f.id: f for f in spec.facts}
+    n_facts = len(arrays.fact_ids)
+    phi = np.zeros((n_facts, n_hyp)) if arrays.fact_phi is None else arrays.fact_phi.copy()
+    phi_low, phi_high = phi.copy(), phi.copy()
+    phi_ties = np.tile(np.arange(n_hyp), (n_facts, 1))
+    for f, fact_id in enumerate(arrays.fact_ids):
+        fact = records[fact_id]
+        for h in range(n_hyp):
+            phi_low[f, h], phi_high[f, h] = _cell_band(
+                fact.phi[h], fact.phi_low[h], fact.phi_high[h]
+            )
+        if fact.phi_ties:
+            phi_ties[f] = fact.phi_ties
+    claims = {c.id: c for c in spec.claims}
+    if_true = np.zeros((len(arrays.claim_ids), 2))
+    if_false = np.zeros((len(arrays.claim_ids), 2))
+    monotone = np.ones(n_facts, dtype=bool)
+    for i, claim_id in enumerate(arrays.claim_ids):
+        claim = claims[claim_id]
+        if claim.fact is None:
+            continue
+        assert claim.if_true is not None and claim.if_false is not None
+        true_range = claim.if_true_range or (claim.if_true, claim.if_true)
+        false_range = claim.if_false_range or (claim.if_false, claim.if_false)
+        if_true[i] = _cell_band(claim.if_true, *true_range)
+        if_false[i] = _cell_band(claim.if_false, *false_range)
+        if if_true[i, 0] < if_false[i, 1]:
+            monotone[arrays.facts[i]] = False
+    return FactBands(phi, phi_low, phi_high, phi_ties, if_true, if_false, monotone)
+
+
+def _fact_band_changes(arrays: EvidenceArrays, base: _Integrated, bands: FactBands) -> list[Change]:
+    """Each fact's phi alone at its band's corners; each if_true and if_false alone at its ends.
+
+    Z_g is linear in each single one of these values (a fact's term is
+    phi_g F_1 + (1 - phi_g) F_0, and F_1, F_0 are products of factors linear in if_true,
+    if_false), so P(h) is monotone in each and the ends bound it.
+    """
+    changes = []
+    names = arrays.hypothesis_ids
+    points = bands.points(arrays)
+    relatives = [c.relative for c in base.components if c.relative is not None]
+    for f, fact_id in enumerate(arrays.fact_ids):
+        if not (bands.phi_high[f] > bands.phi_low[f]).any():
+            continue
+        log_z = []
+        for ends in (bands.phi_low, bands.phi_high):
+            phi = points[0].copy()
+            phi[f] = ends[f]
+            log_z.append(base.log_z_with(facts=(phi, points[1], points[2])))
+        for h, end, posterior in _corners(arrays.log_prior, *log_z, bands.phi_ties[f]):
+            error = posterior_standard_error(posterior, relatives)
+            changes.append(Change("band", fact_id, f"phi {names[h]} {end}", posterior, error))
+    for which, ends, column in (("if_true", bands.if_true, 1), ("if_false", bands.if_false, 2)):
+        for c in np.flatnonzero(ends[:, 1] > ends[:, 0]):
+            for end, value in (("lower end", ends[c, 0]), ("upper end", ends[c, 1])):
+                facts = list(points)
+                facts[column] = points[column].copy()
+                facts[column][c] = value
+                log_z = base.log_z_with(facts=tuple(facts))
+                posterior = np.exp(log_softmax(arrays.log_prior + log_z))
+                error = posterior_standard_error(posterior, relatives)
                 changes.append(
-                    Change("band", arrays.claim_ids[c], f"{name} {end}", posterior, error)
+                    Change("band", arrays.claim_ids[c], f"{which} {end}", posterior, error)
                 )
     return changes
 
 
 def _joint_range(
-    arrays: EvidenceArrays, base: _Integrated, low: np.ndarray, high: np.ndarray
-) -> np.ndarray:
+    arrays: EvidenceArrays,
+    base: _Integrated,
+    low: np.ndarray,
+    high: np.ndarray,
+    bands: FactBands,
+) -> tuple[np.ndarray, str]:
     """[min, max] of P(h) with every judgment at once at the ends that disfavour or favour h.
 
-    Two passes: every cell at its upper end gives Z^hi, every cell at its lower end Z^lo;
-    then max P(h) = pi_h Z_h^hi / (pi_h Z_h^hi + sum_{g != h} pi_g Z_g^lo), and the minimum
-    with hi and lo swapped. Where cells are tied this is an outer bound.
+    Two passes: every claim's theta, and the phi of every fact under the monotone rule, at its
+    upper end gives Z^hi, at its lower end Z^lo; then
+    max P(h) = pi_h Z_h^hi / (pi_h Z_h^hi + sum_{g != h} pi_g Z_g^lo), and the minimum with hi
+    and lo swapped. The facts' other values (if_true, if_false, and phi without the rule) are
+    searched over their bands' vertices: all of them when there are at most
+    JOINT_VERTICES_MAX values ("exact"), else coordinate by coordinate ("search", a lower
+    bound on the range's width). Where cells are tied this is an outer bound.
     """
-    log_hi, log_lo = (arrays.log_prior + log_z for log_z in base.with_thetas([high, low]))
-    out = np.empty((len(log_hi), 2))
-    for h in range(len(log_hi)):
-        others = np.arange(len(log_hi)) != h
-        # 1 / (1 + exp(x)) written as exp(-log(1 + exp(x))), which never overflows.
-        out[h, 1] = np.exp(-np.logaddexp(0.0, np.logaddexp.reduce(log_lo[others]) - log_hi[h]))
-        out[h, 0] = np.exp(-np.logaddexp(0.0, np.logaddexp.reduce(log_hi[others]) - log_lo[h]))
-    return out
+    terms_high, terms_low = base.plain_terms_for([high, low])
+    phi, if_true, if_false = bands.points(arrays)
+    monotone = bands.monotone[:, None]
+    phi_up = np.where(monotone, bands.phi_high, phi)
+    phi_down = np.where(monotone, bands.phi_low, phi)
+    searched = bands.searched()
+    n_hyp = len(arrays.hypothesis_ids)
+
+    def extremes(vertex: tuple[int, ...]) -> np.ndarray:
+        up, down = phi_up.copy(), phi_down.copy()
+        p1, p0 = if_true.copy(), if_false.copy()
+        for (what, row, columns), end in zip(searched, vertex, strict=True):
+            if what == "phi":
+                value = (bands.phi_low, bands.phi_high)[end][row, columns]
+                up[row, columns] = down[row, columns] = value
+            elif what == "if_true":
+                p1[row] = bands.if_true[row, end]
+            else:
+                p0[row] = bands.if_false[row, end]
+        log_hi = arrays.log_prior + base.log_z_with(terms_high, (up, p1, p0))
+        log_lo = arrays.log_prior + base.log_z_with(terms_low, (down, p1, p0))
+        out = np.empty((n_hyp, 2))
+        for h in range(n_hyp):
+            others = np.arange(n_hyp) != h
+            # 1 / (1 + exp(x)) written as exp(-log(1 + exp(x))), which never overflows.
+            out[h, 1] = np.exp(-np.logaddexp(0.0, np.logaddexp.reduce(log_lo[others]) - log_hi[h]))
+            out[h, 0] = np.exp(-np.logaddexp(0.0, np.logaddexp.reduce(log_hi[others]) - log_lo[h]))
+        return out
+
+    if len(searched) <= JOINT_VERTICES_MAX:
+        found = np.stack([extremes(v) for v in itertools.product((0, 1), repeat=len(searched))])
+        return np.stack([found[:, :, 0].min(0), found[:, :, 1].max(0)], axis=1), "exact"
+    out = np.empty((n_hyp, 2))
+    for h in range(n_hyp):
+        for side, sign in ((0, -1.0), (1, 1.0)):
+            vertex = [0] * len(searched)
+            best = sign * extremes(tuple(vertex))[h, side]
+            improved = True
+            while improved:
+                improved = False
+                for i in range(len(vertex)):
+                    vertex[i] = 1 - vertex[i]
+                    value = sign * extremes(tuple(vertex))[h, side]
+                    if value > best:
+                        best, improved = value, True
+                    else:
+                        vertex[i] = 1 - vertex[i]
+            out[h, side] = sign * best
+    return out, "search"
 
 
 def _typical_spread(
@@ -508,20 +719,33 @@ def _typical_spread(
     low: np.ndarray,
     high: np.ndarray,
     ties: np.ndarray,
+    bands: FactBands,
     seed: int,
 ) -> np.ndarray:
     """5 % and 95 % quantiles of P(h) over random judgments within their bands.
 
-    Uniform and independent per group of tied cells; seeded, so a model gives one spread.
+    Uniform and independent per group of tied cells, for the claims' theta and the facts'
+    phi, if_true and if_false; seeded, so a model gives one spread.
     """
     rng = np.random.default_rng(seed)
     thinned = [c.thinned(SPREAD_NODES, rng) for c in base.components]
     rows = np.arange(low.shape[0])[:, None]
+    fact_rows = np.arange(bands.phi.shape[0])[:, None]
+    has_facts = bool(arrays.fact_ids)
     posteriors = []
     for _ in range(BAND_DRAWS):
         u = rng.random(low.shape)[rows, ties]
-        theta = low + u * (high - low)
-        log_z = base.with_thetas([theta], thinned)[0]
+        terms = base.plain_terms_for([low + u * (high - low)], thinned)[0]
+        facts = None
+        if has_facts:
+            v = rng.random(bands.phi.shape)[fact_rows, bands.phi_ties]
+            t, f = rng.random(len(arrays.claim_ids)), rng.random(len(arrays.claim_ids))
+            facts = (
+                bands.phi_low + v * (bands.phi_high - bands.phi_low),
+                bands.if_true[:, 0] + t * (bands.if_true[:, 1] - bands.if_true[:, 0]),
+                bands.if_false[:, 0] + f * (bands.if_false[:, 1] - bands.if_false[:, 0]),
+            )
+        log_z = base.log_z_with(terms, facts, thinned)
         posteriors.append(np.exp(log_softmax(arrays.log_prior + log_z)))
     return np.quantile(np.stack(posteriors), [0.05, 0.95], axis=0).T
 
@@ -654,7 +878,8 @@ class _Component:
     def __init__(self, integrator: Any, part: EvidenceArrays):
         self.integrator = integrator
         self.part = part
-        self.plain = np.flatnonzero(part.fact_constants["plain"].astype(bool))
+        in_fact = part.facts >= 0
+        self.plain = np.flatnonzero(~in_fact)
         self.direct = part.direct[self.plain]
         self.theta = part.theta[self.plain]
         n_nodes, n_hyp = len(integrator.log_weights), len(part.hypothesis_ids)
@@ -664,38 +889,78 @@ class _Component:
                 np.empty((n_nodes, len(self.plain))),
                 np.empty((n_nodes, len(self.plain))),
             )
+        # The claims in facts, apart: their S_noise and gap at every node (few claims), so the
+        # facts' term can be computed again for other phi, if_true and if_false.
+        self.fact_part = subset(part, in_fact, np.arange(part.n_sampled)) if in_fact.any() else None
+        self._fact_sums = (np.empty((n_nodes, in_fact.sum())), np.empty((n_nodes, in_fact.sum())))
         self.rest = np.empty((n_nodes, n_hyp))
-        self.full = np.empty((n_nodes, n_hyp))
-        for rows, noise, expm1_gap, rest in self._chunks(with_rest=True):
+        self.plain_terms = np.empty((n_nodes, n_hyp))
+        for rows, noise, expm1_gap, facts_noise, facts_gap in self._chunks(with_facts=True):
             if self._kept is not None:
                 self._kept[0][rows], self._kept[1][rows] = noise, expm1_gap
-            self.rest[rows] = rest
-            self.full[rows] = rest + self._terms(expm1_gap, self.theta)
+            self._fact_sums[0][rows], self._fact_sums[1][rows] = facts_noise, facts_gap
+            self.rest[rows] = noise.sum(axis=1)[:, None]
+            self.plain_terms[rows] = self._terms(expm1_gap, self.theta)
+        self.facts = self.facts_term()
+        self.full = self.rest + self.facts + self.plain_terms
         self.log_z, self.relative, _ = integrator.weighted_sum(self.full, part.log_prior)
 
-    def _chunks(self, with_rest: bool = False) -> Any:
-        """(node rows, S_noise, expm1(gap) of the plain claims[, rest]) in chunks of nodes."""
+    def _chunks(self, with_facts: bool = False) -> Any:
+        """Per chunk of nodes: (rows, S_noise, expm1(gap)) of the plain claims.
+
+        With ``with_facts``, also S_noise and the gap of the claims in facts.
+        """
         n_nodes = len(self.integrator.log_weights)
         cells = max(1, len(self.plain) * len(self.part.hypothesis_ids))
         step = max(1, min(_NODE_CHUNK, _CHUNK_CELLS // cells))
+        in_fact = self.part.facts >= 0
         for start in range(0, n_nodes, step):
             rows = slice(start, min(start + step, n_nodes))
-            if self._kept is not None and not with_rest:
+            if self._kept is not None and not with_facts:
                 yield rows, self._kept[0][rows], self._kept[1][rows]
                 continue
             reliability = self.integrator.nodes[rows][
                 :, [self.integrator.sources.index(s) for s in self.part.sampled_sources]
             ]
             noise, gap = claim_sums(self.part, reliability)
-            plain_noise, expm1_gap = noise[:, self.plain], np.expm1(gap[:, self.plain])
-            if not with_rest:
-                yield rows, plain_noise, expm1_gap
+            plain = (noise[:, self.plain], np.expm1(gap[:, self.plain]))
+            if not with_facts:
+                yield rows, *plain
                 continue
-            rest = np.broadcast_to(
-                plain_noise.sum(axis=1)[:, None], (len(noise), self.rest.shape[1])
-            )
-            facts = fact_terms(self.part, noise, gap, self.part.fact_sum)
-            yield rows, plain_noise, expm1_gap, rest if facts is None else rest + facts.sum(axis=1)
+            yield rows, *plain, noise[:, in_fact], gap[:, in_fact]
+
+    def facts_term(
+        self,
+        phi: np.ndarray | None = None,
+        if_true: np.ndarray | None = None,
+        if_false: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The facts' summed term at every node, (N, H); by default at the component's own.
+
+        ``phi`` (F_part, H), ``if_true`` and ``if_false`` (one per claim in a fact) replace
+        the component's.
+        """
+        if self.fact_part is None:
+            return np.zeros_like(self.rest)
+        changes = {
+            name: value
+            for name, value in (("fact_phi", phi), ("if_true", if_true), ("if_false", if_false))
+            if value is not None
+        }
+        part = replace(self.fact_part, **changes) if changes else self.fact_part
+        noise, gap = self._fact_sums
+        return fact_terms(part, noise, gap, part.fact_sum).sum(axis=1)
+
+    def log_z_with(
+        self, plain_terms: np.ndarray | None = None, facts: np.ndarray | None = None
+    ) -> np.ndarray:
+        """log Z with the plain claims' summed terms and the facts' term replaced (N, H)."""
+        full = (
+            self.rest
+            + (self.facts if facts is None else facts)
+            + (self.plain_terms if plain_terms is None else plain_terms)
+        )
+        return self.integrator.weighted_sum(full, self.part.log_prior, error=False)[0]
 
     def _terms(self, expm1_gap: np.ndarray, theta: np.ndarray) -> np.ndarray:
         """sum over the plain claims of T_c with judgments ``theta`` (Cp, H): (nodes, H)."""
@@ -770,13 +1035,13 @@ class _Component:
             return self._direct(row, None), self.relative
         return self.log_z + slopes[1][row], self.relative
 
-    def with_thetas(self, thetas: list[np.ndarray]) -> list[np.ndarray]:
-        """log Z with the plain claims' judgments replaced by each of ``thetas`` (Cp, H)."""
-        full = [np.array(self.rest) for _ in thetas]
+    def plain_terms_for(self, thetas: list[np.ndarray]) -> list[np.ndarray]:
+        """The plain claims' summed terms (N, H) with judgments replaced by each of ``thetas``."""
+        out = [np.zeros_like(self.rest) for _ in thetas]
         for rows, _, expm1_gap in self._chunks():
-            for out, theta in zip(full, thetas, strict=True):
-                out[rows] += self._terms(expm1_gap, theta)
-        return [self.integrator.weighted_sum(f, self.part.log_prior, error=False)[0] for f in full]
+            for terms, theta in zip(out, thetas, strict=True):
+                terms[rows] = self._terms(expm1_gap, theta)
+        return out
 
     def thinned(self, nodes: int, rng: np.random.Generator) -> _Component:
         """The component on ``nodes`` nodes drawn in proportion to their posterior weight.
@@ -810,6 +1075,11 @@ class _Integrated:
         self.components: list[_Component] = []
         self.component_of = np.full(len(arrays.claim_ids), -1)
         self.row_of = np.full(len(arrays.claim_ids), -1)
+        #: Per component: its plain claims' rows, its facts' rows and its facts' claims' rows
+        #: in the arrays.
+        self.plain_rows: list[np.ndarray] = []
+        self.fact_rows: list[np.ndarray] = []
+        self.fact_claim_rows: list[np.ndarray] = []
         for k, integrator in enumerate(self.integrators):
             mask = self._mask(arrays, integrator)
             component = _Component(integrator, self._part(arrays, integrator, mask))
@@ -817,6 +1087,11 @@ class _Integrated:
             claims = np.flatnonzero(mask)
             self.component_of[claims] = k
             self.row_of[claims[component.plain]] = np.arange(len(component.plain))
+            self.plain_rows.append(claims[component.plain])
+            self.fact_claim_rows.append(claims[component.part.facts >= 0])
+            self.fact_rows.append(
+                np.array([arrays.fact_ids.index(f) for f in component.part.fact_ids], dtype=int)
+            )
         self.log_z = sum((c.log_z for c in self.components), np.zeros(len(arrays.hypothesis_ids)))
 
     @staticmethod
@@ -937,11 +1212,43 @@ class _Integrated:
         self, thetas: list[np.ndarray], components: list[_Component] | None = None
     ) -> list[np.ndarray]:
         """log Z[h] with every plain claim's judgments replaced by each of ``thetas`` (C, H)."""
-        log_z = [np.zeros(len(self.arrays.hypothesis_ids)) for _ in thetas]
+        return [
+            self.log_z_with(terms, components=components)
+            for terms in self.plain_terms_for(thetas, components)
+        ]
+
+    def plain_terms_for(
+        self, thetas: list[np.ndarray], components: list[_Component] | None = None
+    ) -> list[list[np.ndarray]]:
+        """Per theta (C, H), each component's plain claims' summed terms at its nodes."""
+        per_component = [
+            component.plain_terms_for([theta[self.plain_rows[k]] for theta in thetas])
+            for k, component in enumerate(components or self.components)
+        ]
+        return [list(terms) for terms in zip(*per_component, strict=True)]
+
+    def log_z_with(
+        self,
+        plain_terms: list[np.ndarray] | None = None,
+        facts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+        components: list[_Component] | None = None,
+    ) -> np.ndarray:
+        """log Z[h] with the plain claims' terms and the facts' judgments replaced.
+
+        ``plain_terms`` holds one array per component (:meth:`plain_terms_for`); ``facts`` is
+        ``(phi (F, H), if_true (C,), if_false (C,))`` over the whole arrays.
+        """
+        log_z = np.zeros(len(self.arrays.hypothesis_ids))
         for k, component in enumerate(components or self.components):
-            rows = np.flatnonzero(self.component_of == k)[component.plain]
-            for total, part in zip(
-                log_z, component.with_thetas([theta[rows] for theta in thetas]), strict=True
-            ):
-                total += part
+            fact_term = None
+            if facts is not None and component.fact_part is not None:
+                phi, if_true, if_false = facts
+                fact_term = component.facts_term(
+                    phi[self.fact_rows[k]],
+                    if_true[self.fact_claim_rows[k]],
+                    if_false[self.fact_claim_rows[k]],
+                )
+            log_z += component.log_z_with(
+                None if plain_terms is None else plain_terms[k], fact_term
+            )
         return log_z

@@ -65,9 +65,10 @@ class SensitivityReport(Report):
             )
         if s.joint_range is not None:
             low, high = s.joint_range[lead]
+            searched = " (a search over the facts' values: it may be wider)"
             lines.append(
                 f"  worst case if every judgment erred the same way: {percent(low)} to "
-                f"{percent(high)}"
+                f"{percent(high)}{searched if s.joint_method == 'search' else ''}"
             )
         split = s.prior_split
         lines += [
@@ -150,6 +151,7 @@ class SensitivityReport(Report):
             "runner_up": ids[s.runner_up],
             "typical_spread": per_hypothesis(s.typical_spread),
             "joint_range": per_hypothesis(s.joint_range),
+            "joint_range_method": s.joint_method,
             "robust_range": {
                 h: {"low": float(low), "high": float(high)}
                 for h, (low, high) in zip(ids, ranges, strict=True)

@@ -304,6 +304,10 @@ class _Resolved:
     phis: dict[str, Theta] = field(default_factory=dict)
     #: Claim id → (fact, P(claim | fact holds), P(claim | fact does not hold)).
     fact_of: dict[str, tuple[str, float, float]] = field(default_factory=dict)
+    #: Claim id → the written [low, high] of its if_true and of its if_false.
+    fact_ranges: dict[str, tuple[tuple[float, float], tuple[float, float]]] = field(
+        default_factory=dict
+    )
 
 
 def _ancestors(document_id: str, documents: dict[str, DocumentRecord]) -> list[str]:
@@ -771,6 +775,7 @@ def _fact_claim_theta(
     p1, p0 = claim.judgments[IF_TRUE_KEY], claim.judgments[IF_FALSE_KEY]
     phi = resolved.phis[fid][0]
     resolved.fact_of[claim.id] = (fid, p1.point, p0.point)
+    resolved.fact_ranges[claim.id] = ((p1.low, p1.high), (p0.low, p0.high))
     return (
         tuple(f * p1.point + (1 - f) * p0.point for f in phi),
         tuple(f * p1.low + (1 - f) * p0.low for f in phi),
@@ -791,7 +796,16 @@ def _fact_records(registries: _Registries, resolved: _Resolved) -> tuple[FactRec
     for cid, (fid, _, _) in sorted(resolved.fact_of.items()):
         members[fid].append(cid)
     return tuple(
-        FactRecord(fid, entry.item.text, resolved.phis[fid][0], tuple(members[fid]), entry.where)
+        FactRecord(
+            fid,
+            entry.item.text,
+            resolved.phis[fid][0],
+            tuple(members[fid]),
+            entry.where,
+            phi_low=resolved.phis[fid][1],
+            phi_high=resolved.phis[fid][2],
+            phi_ties=_ties(entry.item.judgments, registries.model.hypotheses),
+        )
         for fid, entry in sorted(registries.facts.items())
         if fid in resolved.phis
     )
@@ -1283,6 +1297,8 @@ def _claim_records(
                 fact=fact,
                 if_true=if_true,
                 if_false=if_false,
+                if_true_range=resolved.fact_ranges[cid][0] if fact is not None else None,
+                if_false_range=resolved.fact_ranges[cid][1] if fact is not None else None,
                 theta_ties=ties,
             )
         )

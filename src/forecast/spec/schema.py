@@ -470,6 +470,10 @@ class ClaimRecord:
     fact: str | None = None
     if_true: float | None = None
     if_false: float | None = None
+    #: In a fact: the written [low, high] of ``if_true`` and ``if_false`` (equal ends for a
+    #: plain number or a word, whose band the sensitivity analysis finds itself).
+    if_true_range: tuple[float, float] | None = None
+    if_false_range: tuple[float, float] | None = None
     #: Per hypothesis, the first hypothesis whose judgment was written with it, by one
     #: ``otherwise`` or one word: such cells are one judgment and move together in a
     #: sensitivity analysis (empty: every cell is its own).
@@ -490,6 +494,12 @@ class FactRecord:
     phi: tuple[float, ...]
     claims: tuple[str, ...]
     where: Where
+    #: The written [low, high] of each phi (equal ends for a plain number or a word).
+    phi_low: tuple[float, ...] = ()
+    phi_high: tuple[float, ...] = ()
+    #: Per hypothesis, the first hypothesis whose phi was written with it, by one
+    #: ``otherwise`` or one word (empty: every cell is its own).
+    phi_ties: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
