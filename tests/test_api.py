@@ -209,11 +209,11 @@ def test_update_report_says_how_many_movers_it_shows(mini_root, monkeypatch):
     movers = report.movers()
     assert set(movers.index) == {"gale-logged", "late-departure"}
     assert movers["largest"].is_monotonic_decreasing
-    heading = "Claims that moved it most (log Bayes factor at the posterior-mean reliabilities"
-    assert f"{heading}):" in report.text()
+    heading = "Claims that moved it most"
+    assert f"{heading}, each alone from the posterior before the update" in report.text()
     monkeypatch.setattr(forecast.report.update, "UPDATE_REPORT_MOVERS", 1)
     text = report.text()
-    assert f"{heading}; 1 of 2 shown):" in text
-    shown = text.split(heading, 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    assert f"{heading}; 1 of 2 shown, each alone" in text
+    shown = text.split(heading, 1)[1].split("\n\n", 1)[0].splitlines()[2:]
     assert len(shown) == 1 and shown[0].split()[0] == report.movers().index[0]
     assert text.rstrip().endswith("Dry run: nothing was written.")

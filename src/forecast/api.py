@@ -281,6 +281,25 @@ class Project:
 
         return read_history(self.layout)
 
+    def judge_template(self, out: Path | str, *, blind: bool = False, force: bool = False) -> Path:
+        """Write a judgment file ready to fill to ``out``; return its path.
+
+        Every claim and fact of the model, with its text and quotes as comments and every
+        judgment ``null``. With ``blind`` no analyst's number appears in it. An existing
+        ``out`` is replaced only with ``force`` (else :class:`~forecast.errors.UsageError`).
+        """
+        from forecast.spec.layout import display_path
+        from forecast.spec.template import judgment_template
+        from forecast.store.files import write_atomically
+
+        path = Path(out)
+        if path.exists() and not force:
+            raise UsageError(f"--out: {display_path(path)} exists; give --force to replace it")
+        if path.is_dir():
+            raise UsageError(f"--out: {display_path(path)} is a folder; give a file name")
+        write_atomically(path, judgment_template(self.load(), blind=blind).encode("utf-8"))
+        return path
+
     def recorded_update(self, number: int) -> RecordedUpdateReport:
         """Update ``number`` as the ledger recorded it, with the report printed at the time.
 

@@ -261,6 +261,31 @@ def init(
         typer.echo(f"Next: cd {display_path(project.root)} && forecast check && forecast fit")
 
 
+judge_app = typer.Typer(help="Judgments of further analysts: templates to fill.")
+app.add_typer(judge_app, name="judge")
+
+
+@judge_app.command("template")
+def judge_template(
+    out: Annotated[Path, typer.Option("--out", help="The judgment file to write.")],
+    blind: Annotated[
+        bool, typer.Option("--blind", help="Show no analyst's numbers, only claims and quotes.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
+    project: ProjectOption = None,
+    model: ModelOption = None,
+) -> None:
+    """Write a judgment file ready to fill: every claim and fact, its quotes, judgments empty."""
+    from forecast.spec.layout import display_path
+
+    with _errors_to_exit_codes():
+        path = _open(project, model).judge_template(out, blind=blind, force=force)
+        typer.echo(
+            f"Wrote {display_path(path)}. Fill it, save it as judgments/<your-id>.yaml in the "
+            "project, and run forecast check."
+        )
+
+
 @app.command()
 def check(
     project: ProjectOption = None, model: ModelOption = None, format: FormatOption = "table"

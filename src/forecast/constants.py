@@ -9,6 +9,8 @@ HDI_PROB = 0.94
 
 #: Ids (hypotheses, sources, documents, claims, models…): lowercase letters, digits, '-', '_'.
 ID_PATTERN = r"[a-z0-9][a-z0-9_-]*"
+#: The analyst whose judgments are the evidence files' own (other analysts: judgments/<id>.yaml).
+EVIDENCE_ANALYST = "evidence"
 
 #: Output formats of every report: the text, the table as CSV, everything as JSON.
 REPORT_FORMATS: tuple[str, ...] = ("table", "csv", "json")

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from forecast.constants import ADMIRALTY_GRADES, CLAIM_KINDS
+from forecast.constants import ADMIRALTY_GRADES, CLAIM_KINDS, EVIDENCE_ANALYST
 from forecast.report.base import Report
 from forecast.report.words import count
 from forecast.spec.schema import Spec
@@ -204,6 +204,19 @@ class CheckReport(Report):
         lines.append(f"Directly asserts a hypothesis: {', '.join(direct) if direct else '(none)'}")
         lines += ["", "Claims as counted (kind as treated; the witnesses that count):"]
         lines += [f"  {c['claim']:<32} {c['counted_as']}" for c in self._claims()]
+        if spec.analysts:
+            lines += ["", f"Analysts ({len(spec.analysts) + 1}):"]
+            names = ", ".join(spec.evidence_judged_by)
+            lines.append(f"  {EVIDENCE_ANALYST:<18} {names} (the evidence files' judgments)")
+            units = len(spec.judgeable)
+            for analyst in spec.analysts:
+                blind = "blind" if analyst.blind else "not blind"
+                prior = "; own priors" if analyst.prior is not None else ""
+                lines.append(
+                    f"  {analyst.id:<18} {analyst.judged_by}, {analyst.judged_on}, {blind}; "
+                    f"judged {len(analyst.judged)} of {units} claims and facts{prior} "
+                    f"({analyst.path})"
+                )
         lines += ["", f"Documents ({len(spec.documents)}):"]
         for doc_id, (n, k) in self.attestations_by_document.items():
             record = spec.documents[doc_id]

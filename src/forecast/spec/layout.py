@@ -4,6 +4,7 @@ A project is a folder holding ``models/``. Everything forecast reads or writes l
 
     models/<name>.yaml     the question, hypotheses with priors, documents, sources
     evidence/*.yaml        claims and attestations (every file whose ``model:`` names the model)
+    judgments/<id>.yaml    another analyst's own judgments of the same claims (optional)
     seeds/                 the source texts that quotes are checked against
     results/<name>         the published fit (a link into results/.runs/)
     ledger.sqlite          the history of updates
@@ -21,6 +22,7 @@ from forecast.errors import LEDGER_FILE, UnsafePathError, UsageError
 
 MODELS_DIR = "models"
 EVIDENCE_DIR = "evidence"
+JUDGMENTS_DIR = "judgments"
 SEEDS_DIR = "seeds"
 RESULTS_DIR = "results"
 LEDGER_NAME = LEDGER_FILE
@@ -28,7 +30,7 @@ LEDGER_NAME = LEDGER_FILE
 RUNS_DIR = ".runs"
 #: The folders forecast writes, replaces or deletes in. Nothing outside them is ever touched,
 #: whatever a file of the project (the ledger included) says.
-MANAGED_DIRS: tuple[str, ...] = (EVIDENCE_DIR, SEEDS_DIR, RESULTS_DIR)
+MANAGED_DIRS: tuple[str, ...] = (EVIDENCE_DIR, JUDGMENTS_DIR, SEEDS_DIR, RESULTS_DIR)
 
 #: The one naming rule for temporary files: ``.<name>.tmp-<pid>`` beside the file they become.
 TEMPORARY = re.compile(r"^\..+\.tmp-\d+$")
@@ -70,6 +72,11 @@ class Layout:
         return self.root / EVIDENCE_DIR
 
     @property
+    def judgments(self) -> Path:
+        """``judgments/``: one file per further analyst."""
+        return self.root / JUDGMENTS_DIR
+
+    @property
     def seeds(self) -> Path:
         """``seeds/``: the source texts."""
         return self.root / SEEDS_DIR
@@ -92,6 +99,10 @@ class Layout:
     def evidence_files(self) -> list[Path]:
         """The evidence files, in name order."""
         return sorted(self.evidence.glob("*.yaml")) if self.evidence.is_dir() else []
+
+    def judgment_files(self) -> list[Path]:
+        """The judgment files, in name order."""
+        return sorted(self.judgments.glob("*.yaml")) if self.judgments.is_dir() else []
 
     def model_files(self) -> list[Path]:
         """The model files, in name order."""

@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
@@ -24,6 +24,8 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from forecast.constants import (
+    EVIDENCE_ANALYST,
+    ID_PATTERN,
     IF_FALSE_KEY,
     IF_TRUE_KEY,
     MAX_DOCUMENT_BYTES,
@@ -48,6 +50,7 @@ from forecast.spec.quotes import (
     shingles,
 )
 from forecast.spec.schema import (
+    AnalystRecord,
     AttestationRecord,
     Claim,
     ClaimRecord,
@@ -57,6 +60,7 @@ from forecast.spec.schema import (
     FactRecord,
     Hypothesis,
     Judgment,
+    JudgmentFile,
     ModelFile,
     SourceRecord,
     Spec,
@@ -419,16 +423,41 @@ def _load_spec(model_path: Path, extra: Sequence[EvidenceInput]) -> Spec:
             checker.add(loaded.problem((), "evidence file has neither claims nor attestations"))
         files.append(_File(loaded.without_data(), evidence, documents_dir))
 
+    judgment_inputs: list[_JudgmentInput] = []
+    for path in layout.judgment_files():
+        try:
+            loaded = load_yaml(path, display_path(path))
+            judged = parse_file(loaded, JudgmentFile)
+        except SpecError as exc:
+            checker.problems.extend(exc.problems)
+            continue
+        if model_file is not None and judged.model != model_file.parsed.name:
+            if judged.model not in model_names:
+                checker.warnings.append(
+                    loaded.problem(
+                        ("model",),
+                        f"names model {judged.model!r}, which no file in models/ defines"
+                        f"{_did_you_mean(judged.model, model_names)}; this file is not read",
+                    )
+                )
+            continue
+        judgment_inputs.append(_JudgmentInput(path.stem, loaded, judged))
+
     if model_file is None:
         raise SpecError(checker.problems)
-    spec = _resolve(checker, model_file, files)
+    spec = _resolve(checker, model_file, files, judgment_inputs)
     if checker.problems:
         raise SpecError(checker.problems)
     assert spec is not None
     return spec
 
 
-def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec | None:
+def _resolve(
+    checker: _Checker,
+    model_file: _File,
+    files: list[_File],
+    judgment_inputs: Sequence[_JudgmentInput] = (),
+) -> Spec | None:
     """Apply every rule in turn; each later rule reads what the earlier ones established."""
     registries = _index(checker, model_file, files)
     _check_hypotheses(checker, registries)
@@ -460,6 +489,9 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec |
         return None
     model = registries.model
     facts = _fact_records(registries, resolved)
+    analysts = _analysts(checker, registries, resolved, claims, judgment_inputs)
+    if checker.problems:
+        return None
     return Spec(
         name=model.name,
         title=model.title,
@@ -471,8 +503,12 @@ def _resolve(checker: _Checker, model_file: _File, files: list[_File]) -> Spec |
         claims=tuple(claims),
         evidence_files=tuple(f.loaded.display for f in files[1:]),
         warnings=tuple(sorted(checker.warnings)),
-        sha256=spec_hash(model, claims, resolved.sources, resolved.documents, facts),
+        sha256=spec_hash(model, claims, resolved.sources, resolved.documents, facts, analysts),
         facts=facts,
+        analysts=analysts,
+        evidence_judged_by=tuple(
+            sorted({f.parsed.judged_by for f in files if isinstance(f.parsed, EvidenceFile)})
+        ),
     )
 
 
@@ -809,6 +845,283 @@ def _fact_records(registries: _Registries, resolved: _Resolved) -> tuple[FactRec
         for fid, entry in sorted(registries.facts.items())
         if fid in resolved.phis
     )
+
+
+# --- analysts: judgment files ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _JudgmentInput:
+    """A parsed judgment file of this model, with the analyst id its name gives."""
+
+    analyst: str
+    loaded: LoadedYaml
+    parsed: JudgmentFile
+
+
+@dataclass(frozen=True)
+class _JudgedAt:
+    """Where an analyst's judgments of one claim or fact are, for located problems."""
+
+    loaded: LoadedYaml
+    loc: tuple[str | int, ...]
+
+    def problem(self, field_name: str | tuple[str | int, ...], message: str) -> Problem:
+        tail = field_name if isinstance(field_name, tuple) else (field_name,)
+        if tail[:1] == ("judgments",):  # an evidence file's field; here the map itself
+            tail = tail[1:]
+        return self.loaded.problem((*self.loc, *tail), message)
+
+
+def _analysts(
+    checker: _Checker,
+    registries: _Registries,
+    resolved: _Resolved,
+    claims: list[ClaimRecord],
+    inputs: Sequence[_JudgmentInput],
+) -> tuple[AnalystRecord, ...]:
+    """Validate every judgment file against the claims, facts and hypotheses of the model."""
+    names: dict[str, str] = {}
+    out = []
+    for item in inputs:
+        before = len(checker.problems)
+        loaded, parsed = item.loaded, item.parsed
+        if not re.fullmatch(ID_PATTERN, item.analyst) or item.analyst == EVIDENCE_ANALYST:
+            checker.add(
+                loaded.problem(
+                    (),
+                    f"an analyst's id is the file's name: {item.analyst!r} must be lowercase "
+                    f"letters, digits, '-' or '_', and not {EVIDENCE_ANALYST!r} (the evidence "
+                    "files' own analyst)",
+                )
+            )
+        if parsed.judged_by in names:
+            checker.add(
+                loaded.problem(
+                    ("judged_by",),
+                    f"{parsed.judged_by!r} already judges in {names[parsed.judged_by]}: one "
+                    "file per analyst",
+                )
+            )
+        names.setdefault(parsed.judged_by, loaded.display)
+        theta, signs = _analyst_claims(checker, registries, item)
+        phi = _analyst_facts(checker, registries, item)
+        prior = _analyst_priors(checker, registries, item)
+        record = AnalystRecord(
+            id=item.analyst,
+            judged_by=parsed.judged_by,
+            judged_on=parsed.judged_on,
+            blind=parsed.blind,
+            path=loaded.display,
+            theta=theta,
+            signs=signs,
+            phi=phi,
+            prior=prior,
+            prior_rationale={h: p.rationale for h, p in parsed.priors.items()},
+        )
+        if len(checker.problems) == before:
+            _check_analyst_table(checker, registries, resolved, claims, record, loaded)
+            out.append(record)
+    return tuple(out)
+
+
+def _judged(judgments: dict[str, Any]) -> bool | None:
+    """True if every value is given, False if none is (not judged), None if some are."""
+    given = [v is not None for v in judgments.values()]
+    if all(given) and given:
+        return True
+    return False if not any(given) else None
+
+
+def _analyst_claims(
+    checker: _Checker, registries: _Registries, item: _JudgmentInput
+) -> tuple[dict[str, Theta], dict[str, tuple[tuple[float, float, float], ...]]]:
+    """An analyst's judgments of claims: (plain claims' vectors, claims in facts' values)."""
+    theta: dict[str, Theta] = {}
+    signs: dict[str, Any] = {}
+    hypotheses = registries.model.hypotheses
+    for cid, judgments in item.parsed.claims.items():
+        at = _JudgedAt(item.loaded, ("claims", cid))
+        judged = _judged(judgments)
+        if cid not in registries.claims:
+            checker.add(at.problem((), _unknown("claim", cid, registries.claims)))
+            continue
+        if judged is None:
+            checker.add(at.problem((), "judge every value or none (all null: not judged)"))
+            continue
+        if not judged:
+            continue
+        claim: Claim = registries.claims[cid].item
+        if claim.kind == "outcome":
+            checker.add(
+                at.problem((), "an outcome is judged through its question, not per analyst")
+            )
+            continue
+        if claim.fact is not None:
+            keys = set(judgments)
+            if keys != {IF_TRUE_KEY, IF_FALSE_KEY}:
+                checker.add(
+                    at.problem(
+                        (),
+                        f"{cid!r} is a sign of fact {claim.fact!r}: judge it with "
+                        f"{IF_TRUE_KEY!r} and {IF_FALSE_KEY!r} only",
+                    )
+                )
+                continue
+            signs[cid] = tuple(
+                (j.point, j.low, j.high) for j in (judgments[IF_TRUE_KEY], judgments[IF_FALSE_KEY])
+            )
+            continue
+        vectors = _judgment_vectors(checker, at, judgments, hypotheses, "claim")  # type: ignore[arg-type]
+        if vectors is not None:
+            theta[cid] = vectors
+    return theta, signs
+
+
+def _analyst_facts(
+    checker: _Checker, registries: _Registries, item: _JudgmentInput
+) -> dict[str, Theta]:
+    """An analyst's P(fact holds | h) of the facts it judges."""
+    phi: dict[str, Theta] = {}
+    for fid, judgments in item.parsed.facts.items():
+        at = _JudgedAt(item.loaded, ("facts", fid))
+        judged = _judged(judgments)
+        if fid not in registries.facts:
+            checker.add(at.problem((), _unknown("fact", fid, registries.facts)))
+        elif judged is None:
+            checker.add(at.problem((), "judge every value or none (all null: not judged)"))
+        elif judged:
+            vectors = _judgment_vectors(checker, at, judgments, registries.model.hypotheses, "fact")  # type: ignore[arg-type]
+            if vectors is not None:
+                phi[fid] = vectors
+    return phi
+
+
+def _analyst_priors(
+    checker: _Checker, registries: _Registries, item: _JudgmentInput
+) -> tuple[float, ...] | None:
+    """An analyst's own priors in hypothesis order, if the file gives them."""
+    priors = item.parsed.priors
+    if not priors:
+        return None
+    ids = [h.id for h in registries.model.hypotheses]
+    ok = True
+    for key in priors:
+        if key not in ids:
+            checker.add(item.loaded.problem(("priors", key), _unknown("hypothesis", key, ids)))
+            ok = False
+    missing = [h for h in ids if h not in priors]
+    if missing:
+        checker.add(item.loaded.problem(("priors",), f"no prior for {', '.join(missing)}"))
+        ok = False
+    if not ok:
+        return None
+    values = tuple(priors[h].prior for h in ids)
+    total = sum(values)
+    if abs(total - 1.0) > PRIOR_SUM_TOLERANCE:
+        checker.add(item.loaded.problem(("priors",), f"priors sum to {total:.12g}, not 1"))
+        return None
+    return values
+
+
+def analyst_theta(
+    claim: ClaimRecord, analyst: AnalystRecord, phi: dict[str, tuple[float, ...]]
+) -> tuple[float, ...]:
+    """The analyst's theta of a claim: its own, implied by its fact, or the evidence's."""
+    if claim.id in analyst.theta:
+        return analyst.theta[claim.id][0]
+    if claim.fact is None:
+        return claim.theta
+    p1, p0 = claim.if_true, claim.if_false
+    if claim.id in analyst.signs:
+        p1, p0 = analyst.signs[claim.id][0][0], analyst.signs[claim.id][1][0]
+    fact_phi = analyst.phi[claim.fact][0] if claim.fact in analyst.phi else phi[claim.fact]
+    assert p1 is not None and p0 is not None
+    return tuple(f * p1 + (1 - f) * p0 for f in fact_phi)
+
+
+def _check_analyst_table(
+    checker: _Checker,
+    registries: _Registries,
+    resolved: _Resolved,
+    claims: list[ClaimRecord],
+    analyst: AnalystRecord,
+    loaded: LoadedYaml,
+) -> None:
+    """An analyst's whole table passes the opinion caps and ``contradicts``.
+
+    The table is the analyst's judgments, and the evidence's where it gives none; a problem is
+    reported at the analyst's own judgment.
+    """
+    phi = {fid: vectors[0] for fid, vectors in resolved.phis.items()}
+    table = {c.id: analyst_theta(c, analyst, phi) for c in claims}
+    judged = analyst.judged
+    facts_judged = set(analyst.phi)
+
+    def mine(cid: str) -> bool:
+        claim = registries.claims[cid].item
+        return cid in judged or (claim.fact is not None and claim.fact in facts_judged)
+
+    def where(cid: str) -> tuple[str, ...]:
+        claim = registries.claims[cid].item
+        if cid in judged or claim.fact is None:
+            return ("claims", cid)
+        return ("facts", claim.fact)
+
+    per_source: dict[str, np.ndarray] = {}
+    changed_sources: dict[str, str] = {}
+    for claim in claims:
+        if not claim.is_opinion:
+            continue
+        own = replace(claim, theta=table[claim.id])
+        if mine(claim.id):
+            ratio = opinion_likelihood_ratio(own, resolved.sources)
+            if ratio > OPINION_LR_CAP:
+                checker.add(
+                    loaded.problem(
+                        where(claim.id),
+                        f"opinion's likelihood ratio {ratio:.2f} exceeds the cap "
+                        f"{OPINION_LR_CAP} with these judgments",
+                    )
+                )
+        for att in claim.counted_attestations:
+            source = resolved.sources[att.witness_id]
+            term = one_claim_log_likelihood(
+                np.asarray(own.theta), source.judgment_reliability, att.say_anyway
+            )
+            per_source[att.witness_id] = per_source.get(att.witness_id, 0.0) + term
+            if mine(claim.id):
+                changed_sources.setdefault(att.witness_id, claim.id)
+    for source_id, total in sorted(per_source.items()):
+        ratio = float(np.exp(total.max() - total.min()))
+        if source_id in changed_sources and ratio > SOURCE_OPINION_LR_CAP:
+            checker.add(
+                loaded.problem(
+                    where(changed_sources[source_id]),
+                    f"with these judgments the opinions of {source_id!r} together have "
+                    f"likelihood ratio {ratio:.2f}, over the per-source cap "
+                    f"{SOURCE_OPINION_LR_CAP}",
+                )
+            )
+    hypotheses = [h.id for h in registries.model.hypotheses]
+    for cid in sorted(table):
+        for other in registries.claims[cid].item.contradicts:
+            if other not in table or not (mine(cid) or mine(other)):
+                continue
+            over = [
+                h
+                for h, a, b in zip(hypotheses, table[cid], table[other], strict=True)
+                if a + b > 1.0 + 1e-12
+            ]
+            if over:
+                at = cid if mine(cid) else other
+                checker.add(
+                    loaded.problem(
+                        where(at),
+                        f"judgments of {cid!r} and {other!r} (which it contradicts) sum above 1 "
+                        f"for {', '.join(over)}",
+                    )
+                )
 
 
 # --- outcomes -----------------------------------------------------------------------------
@@ -1426,6 +1739,7 @@ def spec_hash(
     sources: dict[str, SourceRecord],
     documents: dict[str, DocumentRecord],
     facts: tuple[FactRecord, ...] = (),
+    analysts: tuple[AnalystRecord, ...] = (),
 ) -> str:
     """sha256 of everything the posterior depends on, independent of file layout and comments.
 
@@ -1471,4 +1785,17 @@ def spec_hash(
     }
     if facts:  # only when there are any, so that older specs hash as before
         content["facts"] = [[f.id, list(f.phi), list(f.claims)] for f in facts]
+    if analysts:  # the same: a project without judgment files hashes as before
+        content["analysts"] = [
+            [
+                a.id,
+                a.judged_by,
+                a.blind,
+                sorted([c, list(v[0])] for c, v in a.theta.items()),
+                sorted([c, list(v)] for c, v in a.signs.items()),
+                sorted([f, list(v[0])] for f, v in a.phi.items()),
+                None if a.prior is None else list(a.prior),
+            ]
+            for a in analysts
+        ]
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()

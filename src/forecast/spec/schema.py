@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -329,6 +330,30 @@ class EvidenceFile(Schema):
     attestations: list[StandaloneAttestation] = []
 
 
+class AnalystPrior(Schema):
+    """An analyst's own prior for one hypothesis, and why."""
+
+    prior: Probability
+    rationale: Text
+
+
+class JudgmentFile(Schema):
+    """``judgments/<analyst>.yaml``: one analyst's own judgments of a model's claims and facts.
+
+    A claim is judged as in an evidence file (a word, number or range per hypothesis, or
+    ``if_true`` and ``if_false`` for a claim in a fact); a claim whose judgments are all
+    ``null`` counts as not judged, so a template can be filled in part.
+    """
+
+    model: Id
+    judged_by: Text
+    judged_on: IsoDate
+    blind: bool
+    claims: dict[Id, dict[str, JudgmentValue | None]] = {}
+    facts: dict[Id, dict[str, JudgmentValue | None]] = {}
+    priors: dict[Id, AnalystPrior] = {}
+
+
 # --- validated records -------------------------------------------------------------------
 
 
@@ -503,6 +528,35 @@ class FactRecord:
 
 
 @dataclass(frozen=True)
+class AnalystRecord:
+    """One analyst's judgments from ``judgments/<id>.yaml``, validated.
+
+    Vectors are in hypothesis order, as (points, lows, highs); a claim or fact the file does
+    not judge keeps the evidence files' judgment in this analyst's posterior.
+    """
+
+    id: str
+    judged_by: str
+    judged_on: dt.date
+    blind: bool
+    path: str
+    #: Plain claims judged: claim id -> (points, lows, highs).
+    theta: dict[str, tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]]
+    #: Claims in facts judged: claim id -> ((if_true point, low, high), (if_false ...)).
+    signs: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]]
+    #: Facts judged: fact id -> (points, lows, highs).
+    phi: dict[str, tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]]
+    #: The analyst's own priors in hypothesis order, or None (the model's).
+    prior: tuple[float, ...] | None = None
+    prior_rationale: dict[str, str] = dataclass_field(default_factory=dict)
+
+    @property
+    def judged(self) -> frozenset[str]:
+        """Ids of the claims and facts this analyst judged."""
+        return frozenset(self.theta) | frozenset(self.signs) | frozenset(self.phi)
+
+
+@dataclass(frozen=True)
 class Spec:
     """A validated model with all its evidence, ready for the engines."""
 
@@ -518,6 +572,10 @@ class Spec:
     warnings: tuple[Any, ...]
     sha256: str
     facts: tuple[FactRecord, ...] = ()
+    #: Analysts with judgment files (``judgments/``); the evidence files are one more.
+    analysts: tuple[AnalystRecord, ...] = ()
+    #: The evidence files' ``judged_by`` values, the evidence analyst's names.
+    evidence_judged_by: tuple[str, ...] = ()
 
     @property
     def hypothesis_ids(self) -> tuple[str, ...]:
@@ -528,6 +586,12 @@ class Spec:
     def priors(self) -> tuple[float, ...]:
         """Prior probabilities in hypothesis order."""
         return tuple(h.prior for h in self.hypotheses)
+
+    @property
+    def judgeable(self) -> tuple[str, ...]:
+        """Ids of what an analyst judges: every claim but outcomes, and every fact."""
+        claims = tuple(c.id for c in self.claims if c.kind != "outcome")
+        return claims + tuple(f.id for f in self.facts)
 
     @property
     def attestations(self) -> tuple[AttestationRecord, ...]:

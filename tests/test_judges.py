@@ -1,0 +1,208 @@
+"""Several analysts: judgment files, their checks, templates, per-analyst and pooled posteriors."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import FIXTURES, edit, tree_hash
+from forecast.spec.rules import load_spec
+
+M = "models/mini.yaml"
+SECOND = "judgments/second.yaml"
+
+
+@pytest.fixture
+def two_analysts(mini_project):
+    """The mini project with a second, blind analyst in judgments/second.yaml."""
+    (mini_project / "judgments").mkdir()
+    shutil.copy(FIXTURES / "analysts" / "second.yaml", mini_project / SECOND)
+    return mini_project
+
+
+def test_a_judgment_file_is_one_more_analyst(two_analysts, cli):
+    spec = load_spec(two_analysts / M)
+    [second] = spec.analysts
+    assert (second.id, second.judged_by, second.blind) == ("second", "Second analyst", True)
+    assert second.theta["storm-said"][0] == (0.675, 0.325, 0.4)  # likely, unlikely, 0.4
+    assert second.signs == {"customs-closed": ((0.85, 0.85, 0.85), (0.2, 0.2, 0.2))}
+    assert second.phi["harbour-shut"][0] == (0.675, 0.325, 0.325)
+    assert second.prior == (0.4, 0.4, 0.2)
+    # late-departure is all null in the file: not judged.
+    assert second.judged == {"storm-said", "crew-strike", "customs-closed", "harbour-shut"}
+    out = cli("check").stdout
+    assert "  evidence           Test analyst (the evidence files' judgments)" in out
+    assert (
+        "  second             Second analyst, 2025-03-06, blind; judged 4 of 8 claims and facts; "
+        "own priors (judgments/second.yaml)" in out
+    )
+    # The spec's hash covers judgment files; without one it is what it was.
+    with_file = spec.sha256
+    (two_analysts / SECOND).unlink()
+    assert load_spec(two_analysts / M).sha256 != with_file
+    shutil.copy(FIXTURES / "analysts" / "second.yaml", two_analysts / SECOND)
+    edit(two_analysts / SECOND, "    other: 0.4\n", "    other: 0.45\n")
+    assert load_spec(two_analysts / M).sha256 != with_file
+
+
+REFUSED = {
+    "unknown claim": (
+        ("  storm-said:\n", "  storm-sayd:\n"),
+        "judgments/second.yaml:6: claims.storm-sayd: unknown claim 'storm-sayd' "
+        "(did you mean 'storm-said'?)",
+    ),
+    "unknown fact": (
+        ("  harbour-shut:\n", "  harbour-shot:\n"),
+        "judgments/second.yaml:21: facts.harbour-shot: unknown fact 'harbour-shot' "
+        "(did you mean 'harbour-shut'?)",
+    ),
+    "outside [0, 1]": (
+        ("    other: 0.4\n", "    other: 1.4\n"),
+        "judgments/second.yaml:9: claims.storm-said.other: probability 1.4 is outside [0, 1]",
+    ),
+    "unknown word": (
+        ("    strike: likely\n", "    strike: likly\n"),
+        "judgments/second.yaml:11: claims.crew-strike.strike: unknown ICD-203 word 'likly' "
+        "(did you mean 'likely'?)",
+    ),
+    "priors not summing to 1": (
+        ("  other: {prior: 0.2,", "  other: {prior: 0.3,"),
+        "judgments/second.yaml:24: priors: priors sum to 1.1, not 1",
+    ),
+    "partly judged": (
+        ("    strike: null\n", "    strike: 0.5\n"),
+        "judgments/second.yaml:16: claims.late-departure: judge every value or none "
+        "(all null: not judged)",
+    ),
+    "a sign judged per hypothesis": (
+        ("    if_true: 0.85\n    if_false: 0.2\n", "    storm: 0.85\n    otherwise: 0.2\n"),
+        "judgments/second.yaml:13: claims.customs-closed: 'customs-closed' is a sign of fact "
+        "'harbour-shut': judge it with 'if_true' and 'if_false' only",
+    ),
+    "contradicts": (
+        (
+            "  late-departure:\n",
+            "  fine-weather:\n    storm: 0.5\n    otherwise: 0.5\n  late-departure:\n",
+        ),
+        "judgments/second.yaml:16: claims.fine-weather: judgments of 'fine-weather' and "
+        "'storm-said' (which it contradicts) sum above 1 for storm",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_a_bad_judgment_file_is_refused_with_one_located_line(two_analysts, cli, case):
+    (old, new), message = REFUSED[case]
+    edit(two_analysts / SECOND, old, new)
+    before = tree_hash(two_analysts)
+    result = cli("fit", "--method", "exact")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == message
+    assert tree_hash(two_analysts) == before
+
+
+def test_two_files_with_one_judged_by_are_refused(two_analysts, cli):
+    shutil.copy(two_analysts / SECOND, two_analysts / "judgments" / "third.yaml")
+    result = cli("check")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "judgments/third.yaml:2: judged_by: 'Second analyst' already judges in "
+        "judgments/second.yaml: one file per analyst"
+    )
+
+
+def test_an_analysts_opinion_beyond_the_cap_is_refused_at_its_judgment(two_analysts, cli):
+    # A moderate opinion in the evidence passes; the analyst's 1 / 0 for it does not.
+    edit(
+        two_analysts / "evidence/mini.yaml",
+        "      strike: 1\n      otherwise: 0\n",
+        "      strike: 0.6\n      otherwise: 0.4\n",
+    )
+    edit(
+        two_analysts / M,
+        "    grade_rationale: Local reporter.\n",
+        "    grade_rationale: Local reporter.\n    judgment_reliability: 0.6\n",
+    )
+    assert cli("check").exit_code == 0
+    edit(
+        two_analysts / SECOND,
+        "  late-departure:\n",
+        "  company-organised:\n    strike: 1\n    otherwise: 0\n  late-departure:\n",
+    )
+    result = cli("check")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "judgments/second.yaml:16: claims.company-organised: opinion's likelihood ratio 4.00 "
+        "exceeds the cap 3.0 with these judgments"
+    )
+
+
+def test_a_judgment_file_of_no_model_is_a_warning_and_of_another_model_belongs_to_it(
+    two_analysts, cli
+):
+    edit(two_analysts / SECOND, "model: mini\n", "model: minni\n")
+    result = cli("check")
+    assert result.exit_code == 0
+    assert (
+        "warning: judgments/second.yaml:1: model: names model 'minni', which no file in models/ "
+        "defines (did you mean 'mini'?); this file is not read" in result.stdout
+    )
+    assert load_spec(two_analysts / M).analysts == ()
+
+
+# --- the template --------------------------------------------------------------------------
+
+
+def _fill(text: str, name: str) -> str:
+    """Fill every null of a template: 'unlikely' per hypothesis, 0.8 / 0.2 for signs."""
+    import yaml
+
+    data = yaml.safe_load(text)
+    data["judged_by"], data["judged_on"] = name, "2025-03-07"
+    for judgments in [*data["claims"].values(), *data.get("facts", {}).values()]:
+        for key in judgments:
+            judgments[key] = {"if_true": 0.8, "if_false": 0.2}.get(key, "unlikely")
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+@pytest.mark.parametrize("blind", [True, False])
+def test_template_then_fill_then_check(mini_project, cli, blind):
+    import yaml
+
+    args = ["judge", "template", "--out", "third.yaml"] + (["--blind"] if blind else [])
+    result = cli(*args)
+    assert result.exit_code == 0, result.stderr
+    text = (mini_project / "third.yaml").read_text()
+    spec = load_spec(mini_project / M)
+    data = yaml.safe_load(text)
+    assert data["model"] == "mini" and data["blind"] is blind
+    assert data["judged_by"] is None and data["judged_on"] is None
+    judgeable = {c.id for c in spec.claims if c.kind != "outcome"}
+    assert set(data["claims"]) == judgeable and set(data["facts"]) == {"harbour-shut"}
+    assert all(v is None for j in data["claims"].values() for v in j.values())
+    assert data["claims"]["customs-closed"] == {"if_true": None, "if_false": None}
+    for claim in spec.claims:  # every quote is there, with its source and document
+        for att in claim.attestations:
+            assert f"({att.source_id}, in {att.document_id})" in text
+    # Blind: no analyst's number anywhere; otherwise the evidence judgments are shown.
+    assert ("evidence judgments" in text) is not blind
+    if blind:
+        for number in ("0.05", "0.1", "0.3", "0.5", "0.675", "0.8", "0.2", "0.4"):
+            assert number not in text
+    (mini_project / "judgments").mkdir()
+    (mini_project / "judgments" / "third.yaml").write_text(_fill(text, "Third analyst"))
+    checked = cli("check")
+    assert checked.exit_code == 0, checked.stderr
+    [third] = load_spec(mini_project / M).analysts
+    assert third.judged == set(spec.judgeable)
+
+
+def test_template_refuses_an_existing_file_without_force(mini_project, cli):
+    (mini_project / "third.yaml").write_text("kept\n")
+    result = cli("judge", "template", "--out", "third.yaml")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "Error: --out: third.yaml exists; give --force to replace it"
+    assert (mini_project / "third.yaml").read_text() == "kept\n"
+    assert cli("judge", "template", "--out", "third.yaml", "--force").exit_code == 0
+    assert (mini_project / "third.yaml").read_text().startswith("# Judgments of model mini")
