@@ -433,3 +433,69 @@ def test_beta_hdi_of_a_decreasing_density_starts_at_zero():
     tolerance = optimizer_tolerance(law, low, high)
     assert low == pytest.approx(0.0, abs=tolerance)
     assert high == pytest.approx(law.ppf(HDI_PROB), abs=tolerance, rel=0)
+
+
+# --- several analysts: the linear pool, by hand -----------------------------------------------
+
+
+#: A second analyst's judgments of one toy claim, and its own priors.
+SECOND_THETA = {"red": 0.3, "green": 0.6, "blue": 0.2}
+SECOND_PRIOR = {"red": 0.2, "green": 0.5, "blue": 0.3}
+
+
+def test_two_analysts_give_the_linear_pool_of_their_posteriors(toy):
+    (toy / "judgments").mkdir()
+    second = {
+        "model": "toy",
+        "judged_by": "Second",
+        "judged_on": "2025-01-03",
+        "blind": True,
+        "claims": {"bell-rang": SECOND_THETA},
+        "priors": {
+            h: {"prior": p, "rationale": "Chosen for the test."} for h, p in SECOND_PRIOR.items()
+        },
+    }
+    (toy / "judgments/second.yaml").write_text(yaml.safe_dump(second, sort_keys=False))
+    first = posterior(CLAIMS, RELIABILITY)
+    claims = dict(CLAIMS) | {"bell-rang": (SECOND_THETA, CLAIMS["bell-rang"][1])}
+    other = posterior(claims, RELIABILITY, prior=SECOND_PRIOR)
+    pooled = {h: (first[h] + other[h]) / 2 for h in PRIOR}
+    report = Project.open(toy).fit(method="exact", publish=False)
+    table = report.table()
+    assert by_hypothesis(table["mean"]) == pytest.approx(pooled, abs=1e-12, rel=0)
+    assert by_hypothesis(table["exact"]) == pytest.approx(pooled, abs=1e-12, rel=0)
+    records = {r["id"]: r for r in report.to_dict()["analysts"]}
+    assert records["evidence"]["posterior"] == pytest.approx(first, abs=1e-12, rel=0)
+    assert records["second"]["posterior"] == pytest.approx(other, abs=1e-12, rel=0)
+    assert records["second"]["coverage"] == "1/2" and records["second"]["blind"] is True
+    # The robustness is pooled the same way: its base is the pool, and a change the second
+    # analyst's judgments do not touch is the mean of the two analysts' changed posteriors.
+    robustness = report.sensitivity
+    assert dict(zip(PRIOR, robustness.posterior, strict=True)) == pytest.approx(pooled, abs=1e-12)
+    [without] = [c for c in robustness.changes if (c.kind, c.id) == ("claim", "door-open")]
+    alone = {"bell-rang": claims["bell-rang"]}
+    expected = {
+        h: (posterior({"bell-rang": CLAIMS["bell-rang"]}, RELIABILITY)[h]
+            + posterior(alone, RELIABILITY, prior=SECOND_PRIOR)[h]) / 2
+        for h in PRIOR
+    }  # fmt: skip
+    assert dict(zip(PRIOR, without.posterior, strict=True)) == pytest.approx(expected, abs=1e-12)
+
+
+def test_an_analyst_who_agrees_with_the_evidence_leaves_the_answer_as_it_was(toy):
+    before = Project.open(toy).fit(method="exact", publish=False)
+    (toy / "judgments").mkdir()
+    same = {
+        "model": "toy",
+        "judged_by": "Echo",
+        "judged_on": "2025-01-03",
+        "blind": False,
+        "claims": {c: theta for c, (theta, _) in CLAIMS.items()},
+    }
+    (toy / "judgments/echo.yaml").write_text(yaml.safe_dump(same, sort_keys=False))
+    after = Project.open(toy).fit(method="exact", publish=False)
+    np.testing.assert_allclose(after.table()["mean"], before.table()["mean"], rtol=1e-12)
+    np.testing.assert_allclose(
+        after.sensitivity.robust_range(), before.sensitivity.robust_range(), rtol=1e-12
+    )
+    assert after.sensitivity.confidence == before.sensitivity.confidence

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 
 from conftest import FIXTURES, edit, tree_hash
@@ -206,3 +207,70 @@ def test_template_refuses_an_existing_file_without_force(mini_project, cli):
     assert (mini_project / "third.yaml").read_text() == "kept\n"
     assert cli("judge", "template", "--out", "third.yaml", "--force").exit_code == 0
     assert (mini_project / "third.yaml").read_text().startswith("# Judgments of model mini")
+
+
+# --- posteriors per analyst, and the pool -----------------------------------------------------
+
+DISSENT = """\
+model: mini
+judged_by: Dissenting analyst
+judged_on: 2025-03-08
+blind: true
+claims:
+  crew-strike:
+    strike: unlikely
+    otherwise: likely
+  storm-said:
+    storm: very likely
+    otherwise: very unlikely
+priors:
+  storm: {prior: 0.8, rationale: Storms close this harbour most winters.}
+  strike: {prior: 0.1, rationale: Strikes are rare here.}
+  other: {prior: 0.1, rationale: Anything else.}
+"""
+
+
+def test_when_the_analysts_leaders_differ_the_headline_says_so_and_confidence_is_low(
+    mini_project,
+):
+    from conftest import fix_reliabilities
+    from forecast import Project
+
+    fix_reliabilities(mini_project)
+    (mini_project / "judgments").mkdir()
+    (mini_project / "judgments/dissent.yaml").write_text(DISSENT)
+    report = Project.open(mini_project).fit(publish=False)
+    records = {r["id"]: r for r in report.to_dict()["analysts"]}
+    assert (records["evidence"]["leader"], records["dissent"]["leader"]) == ("strike", "storm")
+    text = report.text()
+    assert "Assessment: the analysts' leading answers differ (evidence -> strike (" in text
+    assert "; dissent -> storm (" in text and "pooled, " in text
+    confidence = report.sensitivity.confidence
+    assert confidence.level == "low"
+    assert "the analysts' leaders differ (evidence: strike, dissent: storm)" in confidence.reasons
+    summary = report.to_dict()
+    pooled = {h["hypothesis"]: h["mean"] for h in summary["hypotheses"]}
+    for h, value in pooled.items():
+        assert value == pytest.approx(
+            (records["evidence"]["posterior"][h] + records["dissent"]["posterior"][h]) / 2,
+            abs=1e-12,
+        )
+
+
+@pytest.mark.slow
+def test_the_pooled_interval_comes_from_the_draws_reweighted_for_each_analyst(two_analysts):
+    from forecast import Project
+
+    report = Project.open(two_analysts).fit(draws=500, tune=500, chains=2, publish=False)
+    table = report.table()
+    pooled = report.analysts
+    # The draws target the evidence analyst; reweighted, they give the other's posterior.
+    sizes = pooled.effective_sample_sizes()
+    assert sizes[0] == pytest.approx(1000) and sizes[1] > 200
+    np.testing.assert_allclose(table["mean"], table["exact"], atol=0.03)
+    assert np.all(table["hdi_low"] <= table["exact"]) and np.all(
+        table["exact"] <= table["hdi_high"]
+    )
+    for k in range(2):
+        values, weights = pooled.draws[k]
+        np.testing.assert_allclose(weights @ values, pooled.posteriors[k], atol=0.03)

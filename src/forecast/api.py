@@ -157,13 +157,27 @@ class Project:
         say("Loading…")
         spec = self.load()
         result = fit(spec, options, say)
+        analysts = None
+        if spec.analysts:
+            from forecast.analysis.analysts import analyst_posteriors
+
+            say("Each analyst's posterior…")
+            drawn = result.idata is not None
+            analysts = analyst_posteriors(
+                spec,
+                result.arrays,
+                result.exact,
+                seed=options.seed,
+                reliability_draws=result.reliability_draws if drawn else None,
+                evidence_log_lik=result.draw_log_likelihood if drawn else None,
+            )
         sensitivity = None
         if robustness:
             from forecast.analysis.robustness import sensitivity as analyse
 
             say("Checking robustness…")
             sensitivity = analyse(spec, exact=result.exact, seed=options.seed)
-        report = FitReport(result, sensitivity=sensitivity)
+        report = FitReport(result, sensitivity=sensitivity, analysts=analysts)
         diagnostics = report.result.diagnostics
         if strict and diagnostics is not None and not diagnostics.ok:
             raise DiagnosticsError(

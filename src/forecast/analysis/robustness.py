@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from forecast.analysis.analysts import analyst_arrays
 from forecast.constants import (
     ADMIRALTY_GRADES,
     BAND_DRAWS,
@@ -31,6 +32,7 @@ from forecast.constants import (
     CONFIDENCE_LOW_BANDS,
     CONFIDENCE_LOW_POINTS,
     DEFAULT_SEED,
+    EVIDENCE_ANALYST,
     FLIP_MIN_POINTS,
     ICD203_BANDS,
     JOINT_VERTICES_MAX,
@@ -56,7 +58,7 @@ from forecast.model.likelihood import (
 )
 from forecast.report.words import icd203_word, percent
 from forecast.spec import perturb
-from forecast.spec.schema import Spec
+from forecast.spec.schema import AnalystRecord, Spec
 
 #: Cells (nodes x claims x hypotheses) computed at once when many judgments move.
 _CHUNK_CELLS = 2_000_000
@@ -156,6 +158,10 @@ class Sensitivity:
     certified: bool = True
     #: Distinct counted witnesses graded A-C that attest acts or statements, by id.
     strong_witnesses: tuple[str, ...] = ()
+    #: P(h) at each random draw within the bands, (draws, H): the typical spread's draws.
+    spread_draws: np.ndarray | None = None
+    #: With several analysts: (analyst, its leading hypothesis) for each.
+    analyst_leaders: tuple[tuple[str, str], ...] = ()
 
     @property
     def leader(self) -> int:
@@ -263,6 +269,9 @@ class Sensitivity:
             low.append("the prior decides the leader")
         if not self.certified:
             low.append("the exact engine is not certified")
+        if len({leader for _, leader in self.analyst_leaders}) > 1:
+            each = ", ".join(f"{a}: {leader}" for a, leader in self.analyst_leaders)
+            low.append(f"the analysts' leaders differ ({each})")
         if low:
             return Confidence("low", tuple(low))
         slack = CONFIDENCE_HIGH_SLACK_POINTS / 100
@@ -373,9 +382,33 @@ def sensitivity(
     """Every single change of :data:`KINDS` to ``spec``, each integrated exactly.
 
     ``exact`` is the base fit's exact result (computed here when not given); its nodes and
-    draws integrate every change.
+    draws integrate every change. With several analysts every change is applied to every
+    analyst's model and the results pooled as the headline is (:func:`_pooled`).
     """
-    arrays = evidence_arrays(spec)
+    evidence = _sensitivity(spec, evidence_arrays, None, exact, seed)
+    if not spec.analysts:
+        return evidence
+    parts = [evidence]
+    for record in sorted(spec.analysts, key=lambda a: a.id):
+
+        def arrays_of(changed: Spec, record: AnalystRecord = record) -> EvidenceArrays:
+            return analyst_arrays(evidence_arrays(changed), record)
+
+        parts.append(_sensitivity(spec, arrays_of, record, None, seed))
+    return _pooled(
+        spec, parts, (EVIDENCE_ANALYST, *(a.id for a in sorted(spec.analysts, key=lambda a: a.id)))
+    )
+
+
+def _sensitivity(
+    spec: Spec,
+    arrays_of: Callable[[Spec], EvidenceArrays],
+    analyst: AnalystRecord | None,
+    exact: ExactResult | None,
+    seed: int | None,
+) -> Sensitivity:
+    """:func:`sensitivity` for one analyst, whose arrays ``arrays_of`` makes from a spec."""
+    arrays = arrays_of(spec)
     if exact is None:
         exact = exact_posterior(arrays) if seed is None else exact_posterior(arrays, seed=seed)
     base = _Integrated(exact, arrays)
@@ -399,17 +432,20 @@ def sensitivity(
                 touched = {arrays.claim_ids[c] for c in np.flatnonzero(gone)}
             else:
                 changed = perturbation(spec, item_id)
-                changed_arrays = evidence_arrays(changed)
+                changed_arrays = arrays_of(changed)
                 touched = _changed_claims(spec, changed)
             posterior, error = base.posterior(changed_arrays, touched)
             changes.append(Change(kind, item_id, change, posterior, error))
     low, high, ties = judgment_bands(spec, arrays)
     bands = fact_bands(spec, arrays)
+    if analyst is not None:
+        low, high, ties, bands = _analyst_bands(arrays, analyst, low, high, ties, bands)
     changes += _band_changes(arrays, base, low, high, ties)
     changes += _fact_band_changes(arrays, base, bands)
     changes += _grade_changes(spec, base)
     changes += _prior_changes(arrays, exact)
     joint_range, joint_method = _joint_range(arrays, base, low, high, bands)
+    spread = _typical_spread(arrays, base, low, high, ties, bands, seed or DEFAULT_SEED)
     return Sensitivity(
         hypothesis_ids=arrays.hypothesis_ids,
         posterior=exact.posterior,
@@ -421,7 +457,107 @@ def sensitivity(
         joint_method=joint_method,
         certified=exact.certified,
         strong_witnesses=strong_witnesses(spec),
-        typical_spread=_typical_spread(arrays, base, low, high, ties, bands, seed or DEFAULT_SEED),
+        typical_spread=np.quantile(spread, [0.05, 0.95], axis=0).T,
+        spread_draws=spread,
+    )
+
+
+def _analyst_bands(
+    arrays: EvidenceArrays,
+    analyst: AnalystRecord,
+    low: np.ndarray,
+    high: np.ndarray,
+    ties: np.ndarray,
+    bands: FactBands,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, FactBands]:
+    """The bands with an analyst's own judgments where it gives them (each cell its own)."""
+    low, high, ties = low.copy(), high.copy(), ties.copy()
+    row = {c: i for i, c in enumerate(arrays.claim_ids)}
+    n_hyp = low.shape[1]
+    for claim_id, (points, lows, highs) in analyst.theta.items():
+        if claim_id not in row:
+            continue
+        i = row[claim_id]
+        for h in range(n_hyp):
+            low[i, h], high[i, h] = _cell_band(points[h], lows[h], highs[h])
+        ties[i] = np.arange(n_hyp)
+    phi_low, phi_high = bands.phi_low.copy(), bands.phi_high.copy()
+    phi_ties = bands.phi_ties.copy()
+    for fact_id, (points, lows, highs) in analyst.phi.items():
+        if fact_id not in arrays.fact_ids:
+            continue
+        f = arrays.fact_ids.index(fact_id)
+        for h in range(n_hyp):
+            phi_low[f, h], phi_high[f, h] = _cell_band(points[h], lows[h], highs[h])
+        phi_ties[f] = np.arange(n_hyp)
+    if_true, if_false = bands.if_true.copy(), bands.if_false.copy()
+    monotone = bands.monotone.copy()
+    for claim_id, (p1, p0) in analyst.signs.items():
+        if claim_id not in row or arrays.facts[row[claim_id]] < 0:
+            continue
+        i = row[claim_id]
+        if_true[i] = _cell_band(*p1)
+        if_false[i] = _cell_band(*p0)
+    for f in range(len(arrays.fact_ids)):
+        signs = np.flatnonzero(arrays.facts == f)
+        monotone[f] = bool(np.all(if_true[signs, 0] >= if_false[signs, 1]))
+    phi = bands.phi if arrays.fact_phi is None else arrays.fact_phi
+    return low, high, ties, FactBands(phi, phi_low, phi_high, phi_ties, if_true, if_false, monotone)
+
+
+def _pooled(spec: Spec, parts: list[Sensitivity], analysts: tuple[str, ...]) -> Sensitivity:
+    """The analysts' sensitivities pooled as the headline is.
+
+    Each change's posterior is the equal-weight mean of the analysts' (an analyst the change
+    does not touch keeps its base). The joint corner of the pool is the mean of the analysts'
+    corners (their judgments are separate variables); the typical spread pools the analysts'
+    draws one by one. The split of the pool's log odds takes the model's prior odds, and the
+    rest as the evidence's.
+    """
+    count = len(parts)
+    keys: dict[tuple[str, str, str], None] = {}
+    for part in parts:
+        keys |= {(c.kind, c.id, c.change): None for c in part.changes}
+    found = [{(c.kind, c.id, c.change): c for c in part.changes} for part in parts]
+    changes = []
+    for key in keys:
+        posteriors, errors = [], []
+        for part, by_key in zip(parts, found, strict=True):
+            change = by_key.get(key)
+            posteriors.append(part.posterior if change is None else change.posterior)
+            errors.append(part.standard_error if change is None else change.standard_error)
+        changes.append(
+            Change(
+                *key,
+                np.mean(posteriors, axis=0),
+                np.sqrt(np.sum(np.square(errors), axis=0)) / count,
+            )
+        )
+    posterior = np.mean([p.posterior for p in parts], axis=0)
+    log_prior = np.log(np.asarray(spec.priors))
+    joint = [p.joint_range for p in parts]
+    spread = [p.spread_draws for p in parts]
+    pooled_spread = None if any(s is None for s in spread) else np.mean(spread, axis=0)
+    with np.errstate(divide="ignore"):
+        log_evidence = np.log(posterior) - log_prior
+    return Sensitivity(
+        hypothesis_ids=parts[0].hypothesis_ids,
+        posterior=posterior,
+        standard_error=np.sqrt(np.sum([p.standard_error**2 for p in parts], axis=0)) / count,
+        log_prior=log_prior,
+        log_evidence=log_evidence,
+        changes=tuple(changes),
+        joint_range=None if any(j is None for j in joint) else np.mean(joint, axis=0),
+        joint_method="search" if any(p.joint_method == "search" for p in parts) else "exact",
+        typical_spread=None
+        if pooled_spread is None
+        else np.quantile(pooled_spread, [0.05, 0.95], axis=0).T,
+        spread_draws=pooled_spread,
+        certified=all(p.certified for p in parts),
+        strong_witnesses=parts[0].strong_witnesses,
+        analyst_leaders=tuple(
+            (a, p.hypothesis_ids[p.leader]) for a, p in zip(analysts, parts, strict=True)
+        ),
     )
 
 
@@ -722,10 +858,11 @@ def _typical_spread(
     bands: FactBands,
     seed: int,
 ) -> np.ndarray:
-    """5 % and 95 % quantiles of P(h) over random judgments within their bands.
+    """P(h) at BAND_DRAWS random judgments within their bands: (draws, H).
 
-    Uniform and independent per group of tied cells, for the claims' theta and the facts'
-    phi, if_true and if_false; seeded, so a model gives one spread.
+    The typical spread is their 5 % and 95 % quantiles. Uniform and independent per group of
+    tied cells, for the claims' theta and the facts' phi, if_true and if_false; seeded, so a
+    model gives one spread.
     """
     rng = np.random.default_rng(seed)
     thinned = [c.thinned(SPREAD_NODES, rng) for c in base.components]
@@ -747,7 +884,7 @@ def _typical_spread(
             )
         log_z = base.log_z_with(terms, facts, thinned)
         posteriors.append(np.exp(log_softmax(arrays.log_prior + log_z)))
-    return np.quantile(np.stack(posteriors), [0.05, 0.95], axis=0).T
+    return np.stack(posteriors)
 
 
 def _changed_claims(spec: Spec, changed: Spec) -> set[str]:

@@ -87,6 +87,9 @@ class FitReport(Report):
     #: The robustness of the answer (:func:`forecast.analysis.robustness.sensitivity`), or
     #: None when it was not computed (``--no-robustness``).
     sensitivity: Any = None
+    #: Each analyst's posterior and their pool
+    #: (:class:`~forecast.analysis.analysts.AnalystsResult`), or None with one analyst.
+    analysts: Any = None
 
     def with_outcome(self, *, published: Path, recovered: tuple[str, ...]) -> FitReport:
         """The same report, saying where it was published and what recovery repaired."""
@@ -118,6 +121,21 @@ class FitReport(Report):
             u_mean = exact.uniform_posterior
             u_sd = sd
             u_hdi = np.stack([u_mean, u_mean], 1) if fixed else np.full((n, 2), np.nan)
+        exact_posterior, exact_se = exact.posterior, exact.standard_error
+        if self.analysts is not None:  # the headline is the analysts' pool
+            pooled = self.analysts
+            exact_posterior, exact_se = pooled.pooled, pooled.pooled_standard_error
+            u_mean = pooled.uniform_posteriors.mean(axis=0)
+            u_sd, u_hdi = np.full(n, np.nan), np.full((n, 2), np.nan)
+            draws = pooled.pooled_draws()
+            if draws is None:
+                mean, mcse = exact_posterior, exact_se
+            else:
+                values, weights = draws
+                mean = weights @ values
+                sd = np.sqrt(weights @ (values - mean) ** 2)
+                hdi = pooled.pooled_interval()
+                mcse = exact_se
         rows = []
         for i, h in enumerate(spec.hypotheses):
             rows.append(
@@ -131,8 +149,8 @@ class FitReport(Report):
                     "hdi_high": hdi[i, 1],
                     "mcse": mcse[i],
                     "word": icd203_word(mean[i]),
-                    "exact": exact.posterior[i],
-                    "exact_se": exact.standard_error[i],
+                    "exact": exact_posterior[i],
+                    "exact_se": exact_se[i],
                     "uniform_prior_mean": u_mean[i],
                     "uniform_prior_sd": u_sd[i],
                     "uniform_prior_hdi_low": u_hdi[i, 0],
@@ -221,9 +239,73 @@ class FitReport(Report):
                 "within_tolerance": a.within,
                 "certified": a.certified,
             }
+        if self.analysts is not None:
+            out["pool"] = "equal-weight linear pool of the analysts' posteriors"
+            out["analysts"] = self.analyst_records()
         if self.sensitivity is not None:
             out["robustness"] = self.sensitivity_report().to_dict()
         return out
+
+    def analyst_records(self) -> list[dict[str, Any]]:
+        """Per analyst: who, blind or not, coverage, exact P(h | E) and leader."""
+        pooled = self.analysts
+        if pooled is None:
+            return []
+        ids = pooled.hypothesis_ids
+        out = []
+        for k, analyst in enumerate(pooled.analysts):
+            out.append(
+                {
+                    "id": analyst.id,
+                    "judged_by": analyst.names,
+                    "blind": analyst.blind,
+                    "coverage": analyst.coverage,
+                    "posterior": dict(zip(ids, pooled.posteriors[k].tolist(), strict=True)),
+                    "leader": pooled.leaders[k],
+                }
+            )
+        return out
+
+    def analyst_lines(self) -> list[str]:
+        """Who the pool is made of, and each analyst's P(h | E)."""
+        pooled = self.analysts
+        if pooled is None:
+            return []
+        ids = pooled.hypothesis_ids
+        lines = [
+            f"Pooled over {len(pooled.analysts)} analysts (equal-weight linear pool of their "
+            "posteriors; exact engine):"
+        ]
+        header = f"  {'analyst':<14} {'judged':>7}  " + " ".join(f"{h[:10]:>10}" for h in ids)
+        lines.append(header)
+        for k, analyst in enumerate(pooled.analysts):
+            values = " ".join(f"{percent(p):>10}" for p in pooled.posteriors[k])
+            lines.append(f"  {analyst.id:<14} {analyst.coverage:>7}  {values}")
+        values = " ".join(f"{percent(p):>10}" for p in pooled.pooled)
+        lines.append(f"  {'pooled':<14} {'':>7}  {values}")
+        names = "; ".join(
+            f"{a.id}: {a.names}"
+            + ("" if a.blind is None else (", blind" if a.blind else ", not blind"))
+            for a in pooled.analysts
+        )
+        lines.append(f"  ({names})")
+        return lines
+
+    def _leaders_differ(self) -> str | None:
+        """The line saying the analysts' leaders differ, or None when they agree."""
+        pooled = self.analysts
+        if pooled is None or not pooled.leaders_differ:
+            return None
+        ids = list(pooled.hypothesis_ids)
+        each = "; ".join(
+            f"{a.id} -> {leader} ({percent(pooled.posteriors[k][ids.index(leader)])})"
+            for k, (a, leader) in enumerate(zip(pooled.analysts, pooled.leaders, strict=True))
+        )
+        lead = int(np.argmax(pooled.pooled))
+        return (
+            f"the analysts' leading answers differ ({each}); pooled, {ids[lead]} leads with "
+            f"{percent(pooled.pooled[lead])}"
+        )
 
     def sensitivity_report(self) -> Any:
         """The robustness as a :class:`~forecast.report.sensitivity.SensitivityReport`."""
@@ -255,6 +337,8 @@ class FitReport(Report):
                 f"{row.word:<20} {row.uniform_prior_mean:>14.3f}"
             )
         lines.append("")
+        if self.analysts is not None:
+            lines += [*self.analyst_lines(), ""]
         lines += self.checks()
         ranked = table.sort_values("mean", ascending=False)
         top, row = ranked.index[0], ranked.iloc[0]
@@ -267,7 +351,13 @@ class FitReport(Report):
             f"Next: {ranked.iloc[1].label} ({ranked.index[1]}), {ranked.iloc[1].word} "
             f"({percent(ranked.iloc[1]['mean'])})."
         )
-        if self.sensitivity is None:
+        differ = self._leaders_differ()
+        if differ is not None:
+            # The pooled word alone would hide the disagreement: give each analyst's leader.
+            lines += ["", f"Assessment: {differ}. {next_line}"]
+            if self.sensitivity is not None:
+                lines += ["", *self.sensitivity_report().effects(ROBUSTNESS_REPORT_ROWS)]
+        elif self.sensitivity is None:
             lines += [
                 "",
                 f"Assessment: the most probable answer is {row.label} ({top}): {row.word} "

@@ -42,6 +42,14 @@ class SensitivityReport(Report):
         lines = [
             f"Sensitivity of {self.model}: {len(s.changes)} single changes, each integrated "
             "exactly",
+        ]
+        if s.analyst_leaders:
+            each = ", ".join(f"{a} (leader {leader})" for a, leader in s.analyst_leaders)
+            lines.append(
+                f"Every change applied to every analyst's model and pooled (equal-weight linear "
+                f"pool): {each}"
+            )
+        lines += [
             "",
             s.assessment() + ".",
             f"Runner-up: {ids[second]} ({percent(self._p(None, second))}).",
@@ -152,6 +160,7 @@ class SensitivityReport(Report):
             "typical_spread": per_hypothesis(s.typical_spread),
             "joint_range": per_hypothesis(s.joint_range),
             "joint_range_method": s.joint_method,
+            "analyst_leaders": dict(s.analyst_leaders),
             "robust_range": {
                 h: {"low": float(low), "high": float(high)}
                 for h, (low, high) in zip(ids, ranges, strict=True)

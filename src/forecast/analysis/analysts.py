@@ -1,0 +1,194 @@
+"""Several analysts: each analyst's posterior, and their equal-weight linear pool.
+
+The evidence files' judgments are one analyst (``evidence``); each ``judgments/<id>.yaml``
+is another, whose judgments replace the evidence's for the claims and facts it judges (and
+whose priors replace the model's, if it gives them). Each analyst's posterior is one exact
+pass. The pool is the equal-weight mean of the analysts' posteriors, always recomputed from
+them (``docs/model.md`` says why linear and why equal).
+
+With NUTS draws, each analyst's posterior over p_H comes from the same draws of the
+reliabilities, reweighted by Z_k(r) / Z_evidence(r), with Z_k(r) = sum_h pi_k,h P_k(E | h, r):
+the draws target the evidence analyst's posterior of r, and an analyst's judgments change
+only the likelihood. The pool is the mixture of these weighted draws, one equal share each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from forecast.constants import EVIDENCE_ANALYST, HDI_PROB
+from forecast.model.exact import ExactResult, exact_posterior
+from forecast.model.likelihood import EvidenceArrays, hypothesis_log_likelihood, log_softmax
+from forecast.spec.schema import AnalystRecord, Spec
+
+
+def analyst_arrays(arrays: EvidenceArrays, analyst: AnalystRecord) -> EvidenceArrays:
+    """The evidence arrays with one analyst's judgments (and priors) in place of the evidence's.
+
+    A claim or fact the analyst does not judge keeps the evidence judgment; the kind of a
+    claim, and so the reliability that applies, stays the evidence file's.
+    """
+    theta = arrays.theta.copy()
+    row = {c: i for i, c in enumerate(arrays.claim_ids)}
+    for claim_id, vectors in analyst.theta.items():
+        if claim_id in row:  # a perturbed spec may have lost it
+            theta[row[claim_id]] = vectors[0]
+    changes: dict[str, np.ndarray] = {"theta": theta}
+    signs = {c: v for c, v in analyst.signs.items() if c in row and arrays.facts[row[c]] >= 0}
+    if signs and arrays.if_true is not None and arrays.if_false is not None:
+        if_true, if_false = arrays.if_true.copy(), arrays.if_false.copy()
+        for claim_id, (p1, p0) in signs.items():
+            if_true[row[claim_id]], if_false[row[claim_id]] = p1[0], p0[0]
+        changes |= {"if_true": if_true, "if_false": if_false}
+    phis = {f: v for f, v in analyst.phi.items() if f in arrays.fact_ids}
+    if phis and arrays.fact_phi is not None:
+        phi = arrays.fact_phi.copy()
+        for fact_id, vectors in phis.items():
+            phi[arrays.fact_ids.index(fact_id)] = vectors[0]
+        changes["fact_phi"] = phi
+    if analyst.prior is not None:
+        with np.errstate(divide="ignore"):
+            changes["log_prior"] = np.log(np.asarray(analyst.prior))
+    return replace(arrays, **changes)
+
+
+@dataclass(frozen=True)
+class Analyst:
+    """One analyst as the engines see it: who, how much they judged, their arrays."""
+
+    id: str
+    names: str
+    blind: bool | None
+    judged: int
+    judgeable: int
+    arrays: EvidenceArrays
+
+    @property
+    def coverage(self) -> str:
+        """``judged / total`` claims and facts (the evidence analyst judges all)."""
+        return f"{self.judged}/{self.judgeable}"
+
+
+def analysts_of(spec: Spec, arrays: EvidenceArrays) -> list[Analyst]:
+    """The evidence analyst, then one per judgment file, in id order."""
+    total = len(spec.judgeable)
+    out = [
+        Analyst(EVIDENCE_ANALYST, ", ".join(spec.evidence_judged_by), None, total, total, arrays)
+    ]
+    for record in sorted(spec.analysts, key=lambda a: a.id):
+        out.append(
+            Analyst(
+                record.id,
+                record.judged_by,
+                record.blind,
+                len(record.judged),
+                total,
+                analyst_arrays(arrays, record),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class AnalystsResult:
+    """Each analyst's posterior and the pool, with the draws behind the pool's interval."""
+
+    hypothesis_ids: tuple[str, ...]
+    analysts: tuple[Analyst, ...]
+    #: Exact P(h | E) per analyst, (K, H), its standard error, and P(h | E) under a
+    #: uniform prior.
+    posteriors: np.ndarray
+    standard_errors: np.ndarray
+    uniform_posteriors: np.ndarray
+    #: Per analyst, the draws' p_H (M, H) and their normalized weights (M,); None without draws.
+    draws: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
+
+    @property
+    def pooled(self) -> np.ndarray:
+        """The equal-weight linear pool of the analysts' exact posteriors."""
+        return self.posteriors.mean(axis=0)
+
+    @property
+    def pooled_standard_error(self) -> np.ndarray:
+        """Monte Carlo standard error of the pool (the analysts' errors are independent)."""
+        return np.sqrt((self.standard_errors**2).sum(axis=0)) / len(self.analysts)
+
+    @property
+    def leaders(self) -> tuple[str, ...]:
+        """Each analyst's leading hypothesis."""
+        return tuple(self.hypothesis_ids[int(np.argmax(p))] for p in self.posteriors)
+
+    @property
+    def leaders_differ(self) -> bool:
+        """Whether the analysts' leading hypotheses differ."""
+        return len(set(self.leaders)) > 1
+
+    def pooled_draws(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The pool's draws of p_H and their weights (each analyst an equal share)."""
+        if self.draws is None:
+            return None
+        values = np.concatenate([p for p, _ in self.draws])
+        weights = np.concatenate([w / len(self.draws) for _, w in self.draws])
+        return values, weights
+
+    def effective_sample_sizes(self) -> np.ndarray | None:
+        """Per analyst, the effective number of the reweighted draws (Kish)."""
+        if self.draws is None:
+            return None
+        return np.array([1.0 / np.sum(w**2) for _, w in self.draws])
+
+    def pooled_interval(self, prob: float = HDI_PROB) -> np.ndarray | None:
+        """Per hypothesis, the pool's HDI over the reweighted draws: (H, 2), or None."""
+        from forecast.analysis.intervals import weighted_hdi
+
+        pooled = self.pooled_draws()
+        if pooled is None:
+            return None
+        values, weights = pooled
+        return np.array([weighted_hdi(values[:, h], weights, prob) for h in range(values.shape[1])])
+
+
+def analyst_posteriors(
+    spec: Spec,
+    arrays: EvidenceArrays,
+    evidence_exact: ExactResult,
+    *,
+    seed: int,
+    reliability_draws: np.ndarray | None = None,
+    evidence_log_lik: np.ndarray | None = None,
+) -> AnalystsResult:
+    """Every analyst's exact posterior (the evidence analyst's is ``evidence_exact``).
+
+    With ``reliability_draws`` (and the evidence analyst's log P(E | h, r) at them), each
+    analyst's draws of p_H and their weights, for the pool's interval.
+    """
+    analysts = analysts_of(spec, arrays)
+    results = [evidence_exact]
+    results += [exact_posterior(analyst.arrays, seed=seed) for analyst in analysts[1:]]
+    draws = None
+    if reliability_draws is not None and len(reliability_draws):
+        assert evidence_log_lik is not None
+        base = np.logaddexp.reduce(evidence_log_lik + arrays.log_prior, axis=1)
+        draws = []
+        for analyst in analysts:
+            log_lik = (
+                evidence_log_lik
+                if analyst.arrays is arrays
+                else hypothesis_log_likelihood(analyst.arrays, reliability_draws)
+            )
+            log_joint = log_lik + analyst.arrays.log_prior
+            log_z = np.logaddexp.reduce(log_joint, axis=1)
+            log_weight = log_z - base
+            weights = np.exp(log_weight - log_weight.max())
+            draws.append((np.exp(log_softmax(log_joint)), weights / weights.sum()))
+        draws = tuple(draws)
+    return AnalystsResult(
+        spec.hypothesis_ids,
+        tuple(analysts),
+        np.stack([r.posterior for r in results]),
+        np.stack([r.standard_error for r in results]),
+        np.stack([r.uniform_posterior for r in results]),
+        draws,
+    )
