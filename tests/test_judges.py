@@ -274,3 +274,83 @@ def test_the_pooled_interval_comes_from_the_draws_reweighted_for_each_analyst(tw
     for k in range(2):
         values, weights = pooled.draws[k]
         np.testing.assert_allclose(weights @ values, pooled.posteriors[k], atol=0.03)
+
+
+# --- where the analysts disagree, and their agreement ------------------------------------------
+
+
+def test_krippendorffs_alpha_matches_the_published_interval_example():
+    # Krippendorff (2011), "Computing Krippendorff's alpha-reliability": 4 observers, 12 units,
+    # missing values; alpha with the interval metric is 0.849.
+    from forecast.analysis.judges import krippendorff_alpha
+
+    nan = np.nan
+    observers = np.array(
+        [
+            [1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
+            [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
+            [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
+            [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan],
+        ]
+    )
+    assert krippendorff_alpha(observers.T) == pytest.approx(0.849, abs=5e-4)
+    assert krippendorff_alpha(np.array([[0.2, 0.2], [0.7, 0.7], [0.5, 0.5]])) == 1.0
+
+
+def test_judges_swing_equals_the_pool_of_refits_with_the_row_replaced(two_analysts, cli):
+    from forecast import Project
+    from forecast.analysis.analysts import analysts_of
+    from forecast.model.exact import exact_posterior
+    from forecast.model.likelihood import evidence_arrays
+
+    report = Project.open(two_analysts).judges()
+    result = report.result
+    spec = load_spec(two_analysts / M)
+    arrays = evidence_arrays(spec)
+    analysts = analysts_of(spec, arrays)
+    lead = list(result.hypothesis_ids).index(result.leader)
+    c = arrays.claim_ids.index("crew-strike")
+    [item] = [i for i in result.items if i.id == "crew-strike"]
+    by_analyst = {}
+    for source in analysts:
+        pooled = []
+        for analyst in analysts:
+            theta = analyst.arrays.theta.copy()
+            theta[c] = source.arrays.theta[c]
+            changed = type(arrays)(**{**analyst.arrays.__dict__, "theta": theta})
+            pooled.append(exact_posterior(changed).posterior)
+        by_analyst[source.id] = float(np.mean(pooled, axis=0)[lead])
+    assert item.swing == pytest.approx(
+        (min(by_analyst.values()), max(by_analyst.values())), abs=1e-12
+    )
+    assert item.swing_by == (
+        min(by_analyst, key=by_analyst.get),
+        max(by_analyst, key=by_analyst.get),
+    )
+    assert item.lbf_spread > 0
+    # Judged alike by both, a fact's phi does not swing (its term still differs through the
+    # sign customs-closed, whose if_true the second analyst reads higher).
+    [fact] = [i for i in result.items if i.id == "harbour-shut"]
+    assert fact.swing[0] == fact.swing[1] and fact.lbf_spread > 0
+    assert result.ranked()[0].id == "crew-strike"
+    out = cli("judges")
+    assert out.exit_code == 0, out.stderr
+    assert "crew-strike (claim): " in out.stdout and "Krippendorff's alpha" in out.stdout
+    rows = cli("judges", "--format", "csv").stdout.splitlines()
+    assert rows[0] == "item,of,kind,evidence,second,lbf_spread,pooled_leader_low,pooled_leader_high"
+
+
+def test_a_fit_with_analysts_writes_judges_csv_and_summary_json(two_analysts, cli):
+    import json
+
+    from conftest import fix_reliabilities
+
+    fix_reliabilities(two_analysts)
+    result = cli("fit", "--no-plots")
+    assert result.exit_code == 0, result.stderr
+    out = two_analysts / "results" / "mini"
+    assert (out / "judges.csv").read_text().startswith("item,of,kind,evidence,second,")
+    summary = json.loads((out / "summary.json").read_text())
+    assert [a["id"] for a in summary["analysts"]] == ["evidence", "second"]
+    assert summary["judges"]["alpha"]["not_blind"] == []
+    assert "Pooled over 2 analysts" in (out / "report.txt").read_text()

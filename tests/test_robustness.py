@@ -561,7 +561,7 @@ def test_fit_carries_the_robustness_and_no_robustness_skips_it(mini_project, cli
 def test_one_claims_change_by_its_slope_equals_summing_afresh(mini_project, method):
     # Z_h is linear in each single theta[c, h]: the slope gives the same sum over the same
     # nodes as integrating the changed likelihood, for a witnessed claim and an outcome.
-    from forecast.analysis.robustness import _Integrated
+    from forecast.analysis.robustness import IntegratedFit
     from forecast.model.likelihood import hypothesis_log_likelihood
     from test_questions import add_outcome, add_question
 
@@ -570,7 +570,7 @@ def test_one_claims_change_by_its_slope_equals_summing_afresh(mini_project, meth
     arrays = evidence_arrays(load_spec(mini_project / "models" / "mini.yaml"))
     forced = {"max_dim": 0, "max_grid": 0, "draws": 4000} if method == "importance sampling" else {}
     exact = exact_posterior(arrays, **forced)
-    base = _Integrated(exact, arrays)
+    base = IntegratedFit(exact, arrays)
     assert any(c.integrator.method == method for c in base.components)
     rng = np.random.default_rng(7)
     checked = {"witnessed": 0, "outcome": 0}

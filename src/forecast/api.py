@@ -18,7 +18,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from forecast.constants import (
     DEFAULT_CHAINS,
@@ -35,6 +35,7 @@ from forecast.spec.layout import Layout, find_root, resolve_model
 if TYPE_CHECKING:
     from forecast.model.sample import FitOptions
     from forecast.report.check import CheckReport
+    from forecast.report.judges import JudgesReport
     from forecast.report.posterior import FitReport
     from forecast.report.sensitivity import SensitivityReport
     from forecast.report.update import UpdateReport
@@ -144,9 +145,7 @@ class Project:
             recovered = tuple(recover(self.layout))
             report = self._fit(options, strict, say, robustness)
             say("Writing results…")
-            staged = stage_results(
-                report.result, self.layout, plots=plots, sensitivity=report.sensitivity
-            )
+            staged = stage_results(report.result, self.layout, plots=plots, report=report)
             published = publish_fit(staged)
         return report.with_outcome(published=published, recovered=recovered)
 
@@ -157,27 +156,14 @@ class Project:
         say("Loading…")
         spec = self.load()
         result = fit(spec, options, say)
-        analysts = None
-        if spec.analysts:
-            from forecast.analysis.analysts import analyst_posteriors
-
-            say("Each analyst's posterior…")
-            drawn = result.idata is not None
-            analysts = analyst_posteriors(
-                spec,
-                result.arrays,
-                result.exact,
-                seed=options.seed,
-                reliability_draws=result.reliability_draws if drawn else None,
-                evidence_log_lik=result.draw_log_likelihood if drawn else None,
-            )
+        analysts, judged = _analysts(result, options.seed, say)
         sensitivity = None
         if robustness:
             from forecast.analysis.robustness import sensitivity as analyse
 
             say("Checking robustness…")
             sensitivity = analyse(spec, exact=result.exact, seed=options.seed)
-        report = FitReport(result, sensitivity=sensitivity, analysts=analysts)
+        report = FitReport(result, sensitivity=sensitivity, analysts=analysts, judges=judged)
         diagnostics = report.result.diagnostics
         if strict and diagnostics is not None and not diagnostics.ok:
             raise DiagnosticsError(
@@ -233,6 +219,7 @@ class Project:
             plan = plan_update(self.layout, self.model_path, Path(evidence))
             before = before_posterior(plan, options)
             result = fit(plan.after, options, say)
+            analysts, judged = _analysts(result, seed, say)
             sensitivity = None
             if robustness:
                 from forecast.analysis.robustness import sensitivity as analyse
@@ -252,18 +239,20 @@ class Project:
                 recovered=recovered,
                 sensitivity=sensitivity,
                 before_exact=exact_posterior(before_arrays, seed=seed).posterior,
+                analysts=analysts,
             )
             if dry_run:
                 return report
             say("Writing results…")
-            after = posterior_summary(FitReport(result).table())
+            fitted = FitReport(result, sensitivity=sensitivity, analysts=analysts, judges=judged)
+            after = posterior_summary(fitted.table())
             update_id = commit_update(
                 plan,
                 result,
                 before,
                 after,
                 plots=plots,
-                sensitivity=sensitivity,
+                fit_report=fitted,
                 report=replace(report, recovered=()).text(),
             )
         written = tuple(display_path(f.path) for f in plan.new_files)
@@ -294,6 +283,17 @@ class Project:
         from forecast.store.history import read_history
 
         return read_history(self.layout)
+
+    def judges(self, *, seed: int = DEFAULT_SEED) -> JudgesReport:
+        """Every analyst's judgments, where they disagree and what it does, and their alpha.
+
+        Each analyst costs one exact pass; writes nothing.
+        """
+        from forecast.analysis.judges import judges
+        from forecast.report.judges import JudgesReport
+
+        spec = self.load()
+        return JudgesReport(judges(spec, seed=seed), spec.name)
 
     def judge_template(self, out: Path | str, *, blind: bool = False, force: bool = False) -> Path:
         """Write a judgment file ready to fill to ``out``; return its path.
@@ -332,3 +332,25 @@ class Project:
         from forecast.store.history import verify
 
         return verify(self.layout)
+
+
+def _analysts(result: Any, seed: int, say: Progress) -> tuple[Any, Any]:
+    """Each analyst's posterior and pool, and where they disagree; (None, None) with one."""
+    spec = result.spec
+    if not spec.analysts:
+        return None, None
+    from forecast.analysis.analysts import analyst_posteriors
+    from forecast.analysis.judges import judges
+    from forecast.report.judges import JudgesReport
+
+    say("Each analyst's posterior…")
+    drawn = result.idata is not None
+    analysts = analyst_posteriors(
+        spec,
+        result.arrays,
+        result.exact,
+        seed=seed,
+        reliability_draws=result.reliability_draws if drawn else None,
+        evidence_log_lik=result.draw_log_likelihood if drawn else None,
+    )
+    return analysts, JudgesReport(judges(spec, seed=seed), spec.name)

@@ -261,6 +261,18 @@ def init(
         typer.echo(f"Next: cd {display_path(project.root)} && forecast check && forecast fit")
 
 
+@app.command()
+def judges(
+    project: ProjectOption = None,
+    model: ModelOption = None,
+    seed: SeedOption = DEFAULT_SEED,
+    format: FormatOption = "table",
+) -> None:
+    """Every analyst's judgments, where they disagree and what it does to the answer, alpha."""
+    with _errors_to_exit_codes():
+        _print(_open(project, model).judges(seed=seed), format)
+
+
 judge_app = typer.Typer(help="Judgments of further analysts: templates to fill.")
 app.add_typer(judge_app, name="judge")
 

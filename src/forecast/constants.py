@@ -11,6 +11,9 @@ HDI_PROB = 0.94
 ID_PATTERN = r"[a-z0-9][a-z0-9_-]*"
 #: The analyst whose judgments are the evidence files' own (other analysts: judgments/<id>.yaml).
 EVIDENCE_ANALYST = "evidence"
+#: Bootstrap resamples of the claims behind Krippendorff's alpha, and the interval they give.
+ALPHA_BOOTSTRAP = 1000
+ALPHA_INTERVAL = 0.95
 
 #: Output formats of every report: the text, the table as CSV, everything as JSON.
 REPORT_FORMATS: tuple[str, ...] = ("table", "csv", "json")

@@ -411,7 +411,7 @@ def _sensitivity(
     arrays = arrays_of(spec)
     if exact is None:
         exact = exact_posterior(arrays) if seed is None else exact_posterior(arrays, seed=seed)
-    base = _Integrated(exact, arrays)
+    base = IntegratedFit(exact, arrays)
     changes: list[Change] = []
     for kind, item_ids, change, perturbation in _removals(spec):
         for item_id in item_ids:
@@ -637,7 +637,7 @@ def _corners(
 
 def _band_changes(
     arrays: EvidenceArrays,
-    base: _Integrated,
+    base: IntegratedFit,
     low: np.ndarray,
     high: np.ndarray,
     ties: np.ndarray,
@@ -744,7 +744,9 @@ def fact_bands(spec: Spec, arrays: EvidenceArrays) -> FactBands:
     return FactBands(phi, phi_low, phi_high, phi_ties, if_true, if_false, monotone)
 
 
-def _fact_band_changes(arrays: EvidenceArrays, base: _Integrated, bands: FactBands) -> list[Change]:
+def _fact_band_changes(
+    arrays: EvidenceArrays, base: IntegratedFit, bands: FactBands
+) -> list[Change]:
     """Each fact's phi alone at its band's corners; each if_true and if_false alone at its ends.
 
     Z_g is linear in each single one of these values (a fact's term is
@@ -783,7 +785,7 @@ def _fact_band_changes(arrays: EvidenceArrays, base: _Integrated, bands: FactBan
 
 def _joint_range(
     arrays: EvidenceArrays,
-    base: _Integrated,
+    base: IntegratedFit,
     low: np.ndarray,
     high: np.ndarray,
     bands: FactBands,
@@ -851,7 +853,7 @@ def _joint_range(
 
 def _typical_spread(
     arrays: EvidenceArrays,
-    base: _Integrated,
+    base: IntegratedFit,
     low: np.ndarray,
     high: np.ndarray,
     ties: np.ndarray,
@@ -931,7 +933,7 @@ def grade_steps(grade: str) -> tuple[str, ...]:
     return tuple(order[j] for j in (i - 1, i + 1) if 0 <= j < len(order))
 
 
-def _grade_changes(spec: Spec, base: _Integrated) -> list[Change]:
+def _grade_changes(spec: Spec, base: IntegratedFit) -> list[Change]:
     """Each source graded one step better or worse, with its prior and judgment reliability.
 
     A source with an explicit ``reliability`` has no grade step, nor does one that speaks for
@@ -1203,7 +1205,7 @@ class _Component:
         return _Component(integrator, self.part)
 
 
-class _Integrated:
+class IntegratedFit:
     """The base fit's components, ready to integrate a changed model over their nodes."""
 
     def __init__(self, exact: ExactResult, arrays: EvidenceArrays):

@@ -90,6 +90,8 @@ class FitReport(Report):
     #: Each analyst's posterior and their pool
     #: (:class:`~forecast.analysis.analysts.AnalystsResult`), or None with one analyst.
     analysts: Any = None
+    #: Where the analysts disagree (:class:`~forecast.report.judges.JudgesReport`), or None.
+    judges: Any = None
 
     def with_outcome(self, *, published: Path, recovered: tuple[str, ...]) -> FitReport:
         """The same report, saying where it was published and what recovery repaired."""
@@ -242,6 +244,8 @@ class FitReport(Report):
         if self.analysts is not None:
             out["pool"] = "equal-weight linear pool of the analysts' posteriors"
             out["analysts"] = self.analyst_records()
+        if self.judges is not None:
+            out["judges"] = self.judges.to_dict()
         if self.sensitivity is not None:
             out["robustness"] = self.sensitivity_report().to_dict()
         return out

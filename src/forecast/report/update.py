@@ -41,6 +41,8 @@ class UpdateReport(Report):
     sensitivity: Any = None
     #: The exact engine's P(h | E) before the update, for the whole update's odds ratios.
     before_exact: np.ndarray | None = None
+    #: The analysts' pool after the update, or None with one analyst.
+    analysts: Any = None
 
     def recorded(self, update_id: int, written: tuple[str, ...]) -> UpdateReport:
         """The same report, saying which update it was recorded as and what it wrote."""
@@ -48,7 +50,7 @@ class UpdateReport(Report):
 
     @cached_property
     def _after(self) -> FitReport:
-        return FitReport(self.result, sensitivity=self.sensitivity)
+        return FitReport(self.result, sensitivity=self.sensitivity, analysts=self.analysts)
 
     @cached_property
     def _reliability(self) -> dict[str, float]:

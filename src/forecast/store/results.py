@@ -79,12 +79,20 @@ def points_to(link: Path, run_dir: Path) -> bool:
 
 
 def stage_results(
-    result: FitResult, layout: Layout, *, plots: bool = True, sensitivity: Any = None
+    result: FitResult,
+    layout: Layout,
+    *,
+    plots: bool = True,
+    sensitivity: Any = None,
+    report: FitReport | None = None,
 ) -> StagedResults:
     """Write every output file of a fit into a new run folder; publish nothing yet.
 
     With ``sensitivity`` (the fit's robustness), also ``sensitivity.csv`` and its summary.
+    ``report``, the fit's report, brings its robustness, its analysts' pool and their
+    disagreement (``judges.csv``) with it.
     """
+    report = report or FitReport(result, sensitivity=sensitivity)
     name = result.spec.name
     stamp = time.strftime("%Y%m%dT%H%M%S")
     layout.runs.mkdir(parents=True, exist_ok=True)
@@ -97,7 +105,7 @@ def stage_results(
             run_dir = layout.runs / f"{name}@{stamp}-{os.getpid()}-{n}"
     staged = StagedResults(layout.results / name, run_dir)
     try:
-        _write_run(result, run_dir, plots=plots, sensitivity=sensitivity)
+        _write_run(report, run_dir, plots=plots)
     except BaseException:
         staged.discard()
         raise
@@ -109,17 +117,19 @@ def write_results(result: FitResult, layout: Layout, *, plots: bool = True) -> P
     return stage_results(result, layout, plots=plots).publish()
 
 
-def _write_run(result: FitResult, run_dir: Path, *, plots: bool, sensitivity: Any) -> None:
-    report = FitReport(result, sensitivity=sensitivity)
+def _write_run(report: FitReport, run_dir: Path, *, plots: bool) -> None:
+    result = report.result
     if result.idata is not None:
         _ensure_room(run_dir, _netcdf_size(result.idata))
         result.idata.to_netcdf(str(run_dir / "posterior.nc"))
     report.table().to_csv(run_dir / "summary.csv", float_format="%.6g")
     report.sources().to_csv(run_dir / "sources.csv", float_format="%.6g")
     claim_table(result).to_csv(run_dir / "claims.csv", float_format="%.6g")
-    if sensitivity is not None:
+    if report.sensitivity is not None:
         table = report.sensitivity_report().table()
         table.to_csv(run_dir / "sensitivity.csv", float_format="%.6g")
+    if report.judges is not None:
+        report.judges.table().to_csv(run_dir / "judges.csv", float_format="%.6g")
     summary = report.to_dict()
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     (run_dir / "report.txt").write_text(report.text() + "\n")

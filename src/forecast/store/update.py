@@ -215,6 +215,7 @@ def commit_update(
     plots: bool = True,
     sensitivity: Any = None,
     report: str | None = None,
+    fit_report: Any = None,
 ) -> int:
     """Write the update's files, record it in the ledger and publish its results.
 
@@ -234,7 +235,9 @@ def commit_update(
     try:
         with Ledger.open(layout) as ledger:
             updates_before = ledger.last_update_id()
-            staged = stage_results(result, layout, plots=plots, sensitivity=sensitivity)
+            staged = stage_results(
+                result, layout, plots=plots, sensitivity=sensitivity, report=fit_report
+            )
             run = layout.relative(staged.run_dir)
             files = [{"path": layout.relative(f.path), "sha256": f.sha256} for f in plan.new_files]
             ledger.begin(files, run)
