@@ -354,3 +354,26 @@ def test_a_fit_with_analysts_writes_judges_csv_and_summary_json(two_analysts, cl
     assert [a["id"] for a in summary["analysts"]] == ["evidence", "second"]
     assert summary["judges"]["alpha"]["not_blind"] == []
     assert "Pooled over 2 analysts" in (out / "report.txt").read_text()
+
+
+def test_fit_judge_fits_one_analyst_alone(two_analysts, cli):
+    import json
+
+    from conftest import fix_reliabilities
+
+    fix_reliabilities(two_analysts)
+    pooled = cli("fit", "--no-plots", "--format", "json")
+    assert pooled.exit_code == 0, pooled.stderr
+    [second] = [a for a in json.loads(pooled.stdout)["analysts"] if a["id"] == "second"]
+    alone = cli("fit", "--judge", "second", "--no-plots")
+    assert alone.exit_code == 0, alone.stderr
+    summary = json.loads((two_analysts / "results/mini--second/summary.json").read_text())
+    assert summary["model"] == "mini--second" and "analysts" not in summary
+    for row in summary["hypotheses"]:
+        assert row["mean"] == pytest.approx(second["posterior"][row["hypothesis"]], abs=1e-12)
+        assert row["prior"] == {"storm": 0.4, "strike": 0.4, "other": 0.2}[row["hypothesis"]]
+    before = tree_hash(two_analysts)
+    unknown = cli("fit", "--judge", "third")
+    assert unknown.exit_code == 2
+    assert unknown.stderr.strip() == "Error: --judge: no analyst 'third' (judgments/ holds: second)"
+    assert tree_hash(two_analysts) == before

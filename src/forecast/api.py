@@ -109,6 +109,7 @@ class Project:
         plots: bool = True,
         publish: bool = True,
         robustness: bool = True,
+        judge: str | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         progress: Progress | None = None,
         progressbar: bool = False,
@@ -118,6 +119,9 @@ class Project:
         With ``robustness`` (the default) the report carries :meth:`sensitivity`'s analysis:
         the assessment gives the robust range and the computed confidence, and
         ``sensitivity.csv`` holds every change.
+
+        ``judge`` fits one analyst's judgments alone (``judgments/<judge>.yaml``, the
+        evidence's where it gives none) and publishes ``results/<model>--<judge>/``.
 
         ``publish=False`` writes nothing at all (no results, no recovery, no lock), so a
         notebook can fit freely. With ``strict``, poor diagnostics raise
@@ -134,7 +138,7 @@ class Project:
         options = FitOptions(draws, tune, chains, seed, method, progressbar=progressbar)
         say = progress or silent
         if not publish:
-            return self._fit(options, strict, say, robustness)
+            return self._fit(options, strict, say, robustness, judge)
         from forecast.store.ledger import project_lock
         from forecast.store.recovery import recover
         from forecast.store.results import publish_fit, stage_results
@@ -143,18 +147,29 @@ class Project:
         # between the spec that was fitted and the results that are published.
         with project_lock(self.root, lock_timeout):
             recovered = tuple(recover(self.layout))
-            report = self._fit(options, strict, say, robustness)
+            report = self._fit(options, strict, say, robustness, judge)
             say("Writing results…")
             staged = stage_results(report.result, self.layout, plots=plots, report=report)
             published = publish_fit(staged)
         return report.with_outcome(published=published, recovered=recovered)
 
-    def _fit(self, options: FitOptions, strict: bool, say: Progress, robustness: bool) -> FitReport:
+    def _fit(
+        self,
+        options: FitOptions,
+        strict: bool,
+        say: Progress,
+        robustness: bool,
+        judge: str | None = None,
+    ) -> FitReport:
         from forecast.model.sample import fit
         from forecast.report.posterior import FitReport
 
         say("Loading…")
         spec = self.load()
+        if judge is not None:
+            from forecast.analysis.analysts import analyst_spec
+
+            spec = analyst_spec(spec, judge)
         result = fit(spec, options, say)
         analysts, judged = _analysts(result, options.seed, say)
         sensitivity = None

@@ -327,6 +327,15 @@ def fit(
     ] = False,
     plots: PlotsOption = True,
     robustness: RobustnessOption = True,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            "--judge",
+            metavar="ID",
+            help="Fit one analyst's judgments (judgments/ID.yaml) alone; writes "
+            "results/<model>--ID/.",
+        ),
+    ] = None,
     lock_timeout: LockOption = DEFAULT_LOCK_TIMEOUT,
     format: FormatOption = "table",
     progress: ProgressOption = None,
@@ -343,6 +352,7 @@ def fit(
             strict=strict,
             plots=plots,
             robustness=robustness,
+            judge=judge,
             lock_timeout=lock_timeout,
             progress=listener,
             progressbar=listener is not None,

@@ -192,3 +192,77 @@ def analyst_posteriors(
         np.stack([r.uniform_posterior for r in results]),
         draws,
     )
+
+
+def analyst_spec(spec: Spec, analyst_id: str) -> Spec:
+    """The spec as one analyst judges it, named ``<model>--<analyst>``, with no other analyst.
+
+    What ``forecast fit --judge`` fits: the analyst's judgments (and priors) in place of the
+    evidence's, the evidence's where it gives none. Raises UsageError for an unknown analyst.
+    """
+    import dataclasses
+    import hashlib
+
+    from forecast.errors import UsageError
+
+    records = {a.id: a for a in spec.analysts}
+    if analyst_id not in records:
+        held = ", ".join(sorted(records)) or "none"
+        raise UsageError(f"--judge: no analyst {analyst_id!r} (judgments/ holds: {held})")
+    record = records[analyst_id]
+    phis = {f.id: f.phi for f in spec.facts} | {f: v[0] for f, v in record.phi.items()}
+    claims = []
+    for claim in spec.claims:
+        if claim.id in record.theta:
+            points, lows, highs = record.theta[claim.id]
+            claim = dataclasses.replace(
+                claim, theta=points, theta_low=lows, theta_high=highs, theta_ties=()
+            )
+        elif claim.fact is not None:
+            p1, p0 = claim.if_true, claim.if_false
+            ranges = claim.if_true_range, claim.if_false_range
+            if claim.id in record.signs:
+                (p1, *r1), (p0, *r0) = record.signs[claim.id]
+                ranges = (tuple(r1), tuple(r0))
+            assert p1 is not None and p0 is not None
+            theta = tuple(f * p1 + (1 - f) * p0 for f in phis[claim.fact])
+            claim = dataclasses.replace(
+                claim,
+                theta=theta,
+                theta_low=theta,
+                theta_high=theta,
+                if_true=p1,
+                if_false=p0,
+                if_true_range=ranges[0],
+                if_false_range=ranges[1],
+            )
+        claims.append(claim)
+    facts = tuple(
+        dataclasses.replace(
+            f,
+            phi=record.phi[f.id][0],
+            phi_low=record.phi[f.id][1],
+            phi_high=record.phi[f.id][2],
+            phi_ties=(),
+        )
+        if f.id in record.phi
+        else f
+        for f in spec.facts
+    )
+    hypotheses = spec.hypotheses
+    if record.prior is not None:
+        hypotheses = tuple(
+            h.model_copy(update={"prior": p, "prior_rationale": record.prior_rationale[h.id]})
+            for h, p in zip(spec.hypotheses, record.prior, strict=True)
+        )
+    digest = hashlib.sha256(f"{spec.sha256}|judge:{analyst_id}".encode()).hexdigest()
+    return dataclasses.replace(
+        spec,
+        name=f"{spec.name}--{analyst_id}",
+        claims=tuple(claims),
+        facts=facts,
+        hypotheses=hypotheses,
+        analysts=(),
+        evidence_judged_by=(record.judged_by,),
+        sha256=digest,
+    )
