@@ -9,7 +9,8 @@ the robustness analysis adds, (d) `forecast fit` on a synthetic model of 1000 cl
 start-up of (f) `forecast --help` and (g) `forecast check` on the seed model, and (h)
 `forecast check` on a synthetic project of 100 000 claims x 10 hypotheses x 20 sources, with its
 peak memory (``--no-scale`` leaves (h) out), and (j) `forecast sensitivity` on the 1000-claim
-model. ``--only a,b,c`` times some jobs alone, for a quick look.
+model, and on the seed model with two further analysts (3 in all; benchmarks/synthetic.py) (k)
+`forecast judges` and (m) `forecast fit`. ``--only a,b,c`` times some jobs alone.
 Each job runs once to warm caches, then ``--repeat`` times, all jobs in turns so that a drifting
 machine slows them alike; the median is reported.
 """
@@ -32,7 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from synthetic import write_project  # noqa: E402
+from synthetic import write_analysts, write_project  # noqa: E402
 
 FORECAST = [sys.executable, "-m", "forecast"]
 
@@ -115,6 +116,8 @@ def main() -> None:
             figures["h"], figures["h_gb"] = timed_with_memory([*FORECAST, "check"], scale)
             shutil.rmtree(scale)
         seed = copy_seed_project(tmp / "seed")
+        judged = copy_seed_project(tmp / "judged")
+        write_analysts(judged, 2)
         synthetic = tmp / "synthetic"
         write_project(synthetic, claims=1000, hypotheses=10, sources=20)
 
@@ -125,6 +128,8 @@ def main() -> None:
             "i": ([*FORECAST, "fit", "--method", "exact", "--no-plots", "--no-robustness"], seed),
             "d": ([*FORECAST, "fit", "--no-plots"], synthetic),
             "j": ([*FORECAST, "sensitivity", "--format", "csv"], synthetic),
+            "k": ([*FORECAST, "judges"], judged),
+            "m": ([*FORECAST, "fit", "--no-plots"], judged),
             "f": ([*FORECAST, "--help"], seed),
             "g": ([*FORECAST, "check"], seed),
         }
@@ -152,6 +157,8 @@ def main() -> None:
         "i": "forecast fit --method exact --no-robustness (seed model)",
         "d": "forecast fit (1000 claims x 10 hypotheses x 20 sources)",
         "j": "forecast sensitivity (1000 claims x 10 hypotheses x 20 sources)",
+        "k": "forecast judges (seed model, 3 analysts)",
+        "m": "forecast fit (seed model, 3 analysts)",
         "e": "forecast update --dry-run (one new claim, seed model)",
         "f": "forecast --help",
         "g": "forecast check (seed model)",
@@ -184,6 +191,10 @@ def main() -> None:
         )
     if "j" in figures:
         lines.append(f"- j = {figures['j']:.1f} s (target <= 60 s)")
+    if "k" in figures and "c" in figures:
+        lines.append(f"- k/c = {figures['k'] / figures['c']:.2f} (target <= 3)")
+    if "m" in figures:
+        lines.append(f"- m/a = {figures['m'] / a:.2f} (fit with 3 analysts; target <= 3)")
     if "e" in figures and "b" in figures:
         lines.append(
             f"- e/b = {figures['e'] / figures['b']:.2f} (one-claim update against a full fit)"

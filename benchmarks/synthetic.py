@@ -113,6 +113,43 @@ def write_project(
     return root / "models" / "synthetic.yaml"
 
 
+def write_analysts(root: Path, count: int, *, shrink: float = 0.1) -> list[Path]:
+    """``count`` further analysts for the project at ``root``, in judgments/a1.yaml, ...
+
+    Each judges every plain claim that is not an opinion, its evidence judgments drawn toward
+    0.5 by ``shrink`` times its number (so the caps and ``contradicts`` still hold).
+    """
+    import yaml
+
+    from forecast.api import Project
+
+    spec = Project.open(root).load()
+    folder = root / "judgments"
+    folder.mkdir(exist_ok=True)
+    written = []
+    for k in range(1, count + 1):
+        claims = {}
+        for claim in spec.claims:
+            if claim.fact is not None or claim.is_opinion or claim.kind == "outcome":
+                continue
+            factor = shrink * k
+            claims[claim.id] = {
+                h: round(t + factor * (0.5 - t), 6)
+                for h, t in zip(spec.hypothesis_ids, claim.theta, strict=True)
+            }
+        data = {
+            "model": spec.name,
+            "judged_by": f"Analyst {k}",
+            "judged_on": "2025-07-06",
+            "blind": True,
+            "claims": claims,
+        }
+        path = folder / f"a{k}.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        written.append(path)
+    return written
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("root", type=Path)
