@@ -377,3 +377,26 @@ def test_fit_judge_fits_one_analyst_alone(two_analysts, cli):
     assert unknown.exit_code == 2
     assert unknown.stderr.strip() == "Error: --judge: no analyst 'third' (judgments/ holds: second)"
     assert tree_hash(two_analysts) == before
+
+
+def test_an_update_with_analysts_reports_and_publishes_the_pool(mini_project, cli):
+    import json
+
+    from conftest import prepare_exact_updates
+    from forecast import Project
+    from forecast.analysis.analysts import analysts_of
+    from forecast.model.exact import exact_posterior
+    from forecast.model.likelihood import evidence_arrays
+
+    prepare_exact_updates(mini_project)
+    (mini_project / "judgments").mkdir()
+    shutil.copy(FIXTURES / "analysts" / "second.yaml", mini_project / SECOND)
+    assert cli("fit", "--no-plots").exit_code == 0
+    report = Project.open(mini_project).update("incoming/gale.yaml", plots=False)
+    spec = load_spec(mini_project / M)
+    analysts = analysts_of(spec, evidence_arrays(spec))
+    pooled = np.mean([exact_posterior(a.arrays).posterior for a in analysts], axis=0)
+    np.testing.assert_allclose(report.table()["after_mean"], pooled, atol=1e-12)
+    summary = json.loads((mini_project / "results/mini/summary.json").read_text())
+    np.testing.assert_allclose([h["mean"] for h in summary["hypotheses"]], pooled, atol=1e-12)
+    assert [a["id"] for a in summary["analysts"]] == ["evidence", "second"]
