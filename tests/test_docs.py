@@ -46,3 +46,20 @@ def test_readme_quick_start_has_exactly_two_commands_and_ci_runs_the_test_one():
     assert commands[0].endswith("forecast fit") and "-c constraints.txt" in commands[0]
     ci = (REPO / ".ci" / "run").read_text()
     assert f"test_command='{commands[1]}'" in ci
+
+
+def test_every_quote_of_the_case_extraction_is_in_its_seed_text():
+    # The independent extraction pass of the seed case quotes each text verbatim.
+    extraction = (REPO / "docs/case-azerbaijan-2025/extraction.md").read_text(encoding="utf-8")
+    texts = {p.name[:3]: p.read_text(encoding="utf-8") for p in (REPO / "seeds").glob("*.txt")}
+    current, checked = None, 0
+    for line in extraction.splitlines():
+        heading = re.match(r"\*\*`(\d{3})-[a-z0-9-]+`\*\*", line)
+        if heading:
+            current = heading.group(1)
+            continue
+        quoted = re.match(r'- Quote: "(.*)"$', line)
+        if quoted:
+            assert quoted.group(1) in texts[current], (current, quoted.group(1))
+            checked += 1
+    assert checked >= 200
