@@ -177,7 +177,12 @@ class Project:
             from forecast.analysis.robustness import sensitivity as analyse
 
             say("Checking robustness…")
-            sensitivity = analyse(spec, exact=result.exact, seed=options.seed)
+            sensitivity = analyse(
+                spec,
+                exact=result.exact,
+                seed=options.seed,
+                analyst_exacts=None if analysts is None else analysts.exact_by_analyst(),
+            )
         report = FitReport(result, sensitivity=sensitivity, analysts=analysts, judges=judged)
         diagnostics = report.result.diagnostics
         if strict and diagnostics is not None and not diagnostics.ok:
@@ -240,7 +245,12 @@ class Project:
                 from forecast.analysis.robustness import sensitivity as analyse
 
                 say("Checking robustness…")
-                sensitivity = analyse(plan.after, exact=result.exact, seed=seed)
+                sensitivity = analyse(
+                    plan.after,
+                    exact=result.exact,
+                    seed=seed,
+                    analyst_exacts=None if analysts is None else analysts.exact_by_analyst(),
+                )
             before_arrays = evidence_arrays(plan.before)
             report = UpdateReport(
                 before=before,
@@ -368,4 +378,5 @@ def _analysts(result: Any, seed: int, say: Progress) -> tuple[Any, Any]:
         reliability_draws=result.reliability_draws if drawn else None,
         evidence_log_lik=result.draw_log_likelihood if drawn else None,
     )
-    return analysts, JudgesReport(judges(spec, seed=seed), spec.name)
+    disagreement = judges(spec, seed=seed, exacts=analysts.exact_by_analyst())
+    return analysts, JudgesReport(disagreement, spec.name)

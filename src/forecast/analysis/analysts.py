@@ -104,6 +104,12 @@ class AnalystsResult:
     uniform_posteriors: np.ndarray
     #: Per analyst, the draws' p_H (M, H) and their normalized weights (M,); None without draws.
     draws: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
+    #: Per analyst, the exact engine's result (its nodes serve the robustness and the judges).
+    exacts: tuple[ExactResult, ...] = ()
+
+    def exact_by_analyst(self) -> dict[str, ExactResult]:
+        """Each analyst's exact result, by analyst id."""
+        return {a.id: e for a, e in zip(self.analysts, self.exacts, strict=True)}
 
     @property
     def pooled(self) -> np.ndarray:
@@ -132,6 +138,25 @@ class AnalystsResult:
         values = np.concatenate([p for p, _ in self.draws])
         weights = np.concatenate([w / len(self.draws) for _, w in self.draws])
         return values, weights
+
+    def pooled_mcse(self, evidence_mcse: np.ndarray) -> np.ndarray:
+        """Monte Carlo standard error of the pool's mean over the reweighted draws.
+
+        All analysts share the evidence analyst's draws, so their autocorrelation too: each
+        analyst's error is sqrt(var_k / ESS_k) with ESS_k the Kish size of its weights,
+        scaled by the evidence analyst's MCSE against its own sqrt(var / N).
+        """
+        assert self.draws is not None
+        values, weights = self.draws[0]
+        mean = weights @ values
+        naive = np.sqrt(weights @ (values - mean) ** 2 / len(weights))
+        scale = np.divide(evidence_mcse, naive, out=np.ones_like(naive), where=naive > 0)
+        errors = []
+        for values, weights in self.draws:
+            mean = weights @ values
+            variance = weights @ (values - mean) ** 2
+            errors.append(scale * np.sqrt(variance * np.sum(weights**2)))
+        return np.sqrt(np.sum(np.square(errors), axis=0)) / len(self.draws)
 
     def effective_sample_sizes(self) -> np.ndarray | None:
         """Per analyst, the effective number of the reweighted draws (Kish)."""
@@ -191,6 +216,7 @@ def analyst_posteriors(
         np.stack([r.standard_error for r in results]),
         np.stack([r.uniform_posterior for r in results]),
         draws,
+        tuple(results),
     )
 
 

@@ -41,20 +41,22 @@ def krippendorff_alpha(values: np.ndarray) -> float:
 
     alpha = 1 - D_o / D_e over the pairable values (units with at least two): D_o averages the
     squared differences within units, each unit's pairs weighted 1 / (m_u - 1); D_e averages
-    them over every pair of pairable values. NaN when nothing varies or nothing pairs.
+    them over every pair of pairable values. The sum of squared differences over the ordered
+    pairs of a set of m values is 2 (m sum v^2 - (sum v)^2). NaN when nothing varies or pairs.
     """
     values = np.asarray(values, dtype=float)
-    pairable = [row[~np.isnan(row)] for row in values]
-    pairable = [row for row in pairable if len(row) >= 2]
-    if not pairable:
+    given = ~np.isnan(values)
+    counts = given.sum(axis=1)
+    pairable = counts >= 2
+    if not pairable.any():
         return float("nan")
-    n = sum(len(row) for row in pairable)
-    observed = (
-        sum(((row[:, None] - row[None, :]) ** 2).sum() / (len(row) - 1) for row in pairable) / n
-    )
-    everything = np.concatenate(pairable)
-    expected = ((everything[:, None] - everything[None, :]) ** 2).sum() / (n * (n - 1))
-    if expected == 0:
+    v = np.where(given, values, 0.0)[pairable]
+    m = counts[pairable].astype(float)
+    first, second = v.sum(axis=1), (v**2).sum(axis=1)
+    n = m.sum()
+    observed = (2 * (m * second - first**2) / (m - 1)).sum() / n
+    expected = 2 * (n * second.sum() - first.sum() ** 2) / (n * (n - 1))
+    if expected <= 0:
         return float("nan")
     return float(1.0 - observed / expected)
 
@@ -147,17 +149,23 @@ def mean_reliability(exact: ExactResult, arrays: EvidenceArrays) -> np.ndarray:
     return mean
 
 
-def judges(spec: Spec, *, seed: int = DEFAULT_SEED) -> JudgesResult:
-    """Every analyst's judgments, where they disagree and what that does, and alpha."""
+def judges(
+    spec: Spec, *, seed: int = DEFAULT_SEED, exacts: dict[str, ExactResult] | None = None
+) -> JudgesResult:
+    """Every analyst's judgments, where they disagree and what that does, and alpha.
+
+    ``exacts`` holds the analysts' exact results by id, when already computed.
+    """
     from forecast.model.likelihood import evidence_arrays
 
     arrays = evidence_arrays(spec)
     analysts = analysts_of(spec, arrays)
-    exacts = [exact_posterior(a.arrays, seed=seed) for a in analysts]
-    fits = [IntegratedFit(e, a.arrays) for e, a in zip(exacts, analysts, strict=True)]
-    pooled = np.mean([e.posterior for e in exacts], axis=0)
+    known = exacts or {}
+    exacts_list = [known.get(a.id) or exact_posterior(a.arrays, seed=seed) for a in analysts]
+    fits = [IntegratedFit(e, a.arrays) for e, a in zip(exacts_list, analysts, strict=True)]
+    pooled = np.mean([e.posterior for e in exacts_list], axis=0)
     lead = int(np.argmax(pooled))
-    reliability = mean_reliability(exacts[0], arrays)
+    reliability = mean_reliability(exacts_list[0], arrays)
     terms = [claim_log_likelihood(a.arrays, reliability) for a in analysts]
     lbf = np.stack([log_bayes_factors(t, arrays.log_prior) for t in terms])  # (K, U, H)
     records = {a.id: a for a in spec.analysts}

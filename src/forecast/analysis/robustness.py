@@ -51,6 +51,7 @@ from forecast.model.likelihood import (
     EvidenceArrays,
     claim_sums,
     evidence_arrays,
+    fact_judgments,
     fact_terms,
     hypothesis_log_likelihood,
     log_softmax,
@@ -69,6 +70,8 @@ _NODE_CHUNK = 1024
 _KEPT_CELLS = 4_000_000
 #: Nodes per component for the typical spread; larger components are thinned to this many.
 SPREAD_NODES = 500
+#: Random draws of the typical spread whose terms one pass over the nodes computes.
+_SPREAD_BATCH = 25
 
 #: Kinds of change, in the order reports list them.
 KINDS: tuple[str, ...] = ("source", "document", "claim", "fact", "band", "grade", "prior")
@@ -377,13 +380,18 @@ def strong_witnesses(spec: Spec) -> tuple[str, ...]:
 
 
 def sensitivity(
-    spec: Spec, *, exact: ExactResult | None = None, seed: int | None = None
+    spec: Spec,
+    *,
+    exact: ExactResult | None = None,
+    seed: int | None = None,
+    analyst_exacts: dict[str, ExactResult] | None = None,
 ) -> Sensitivity:
     """Every single change of :data:`KINDS` to ``spec``, each integrated exactly.
 
     ``exact`` is the base fit's exact result (computed here when not given); its nodes and
     draws integrate every change. With several analysts every change is applied to every
-    analyst's model and the results pooled as the headline is (:func:`_pooled`).
+    analyst's model and the results pooled as the headline is (:func:`_pooled`);
+    ``analyst_exacts`` holds their exact results, by analyst id, when already computed.
     """
     evidence = _sensitivity(spec, evidence_arrays, None, exact, seed)
     if not spec.analysts:
@@ -394,7 +402,8 @@ def sensitivity(
         def arrays_of(changed: Spec, record: AnalystRecord = record) -> EvidenceArrays:
             return analyst_arrays(evidence_arrays(changed), record)
 
-        parts.append(_sensitivity(spec, arrays_of, record, None, seed))
+        known = (analyst_exacts or {}).get(record.id)
+        parts.append(_sensitivity(spec, arrays_of, record, known, seed))
     return _pooled(
         spec, parts, (EVIDENCE_ANALYST, *(a.id for a in sorted(spec.analysts, key=lambda a: a.id)))
     )
@@ -871,21 +880,26 @@ def _typical_spread(
     rows = np.arange(low.shape[0])[:, None]
     fact_rows = np.arange(bands.phi.shape[0])[:, None]
     has_facts = bool(arrays.fact_ids)
-    posteriors = []
+    thetas, facts = [], []
     for _ in range(BAND_DRAWS):
         u = rng.random(low.shape)[rows, ties]
-        terms = base.plain_terms_for([low + u * (high - low)], thinned)[0]
-        facts = None
+        thetas.append(low + u * (high - low))
         if has_facts:
             v = rng.random(bands.phi.shape)[fact_rows, bands.phi_ties]
             t, f = rng.random(len(arrays.claim_ids)), rng.random(len(arrays.claim_ids))
-            facts = (
-                bands.phi_low + v * (bands.phi_high - bands.phi_low),
-                bands.if_true[:, 0] + t * (bands.if_true[:, 1] - bands.if_true[:, 0]),
-                bands.if_false[:, 0] + f * (bands.if_false[:, 1] - bands.if_false[:, 0]),
+            facts.append(
+                (
+                    bands.phi_low + v * (bands.phi_high - bands.phi_low),
+                    bands.if_true[:, 0] + t * (bands.if_true[:, 1] - bands.if_true[:, 0]),
+                    bands.if_false[:, 0] + f * (bands.if_false[:, 1] - bands.if_false[:, 0]),
+                )
             )
-        log_z = base.log_z_with(terms, facts, thinned)
-        posteriors.append(np.exp(log_softmax(arrays.log_prior + log_z)))
+    posteriors = []
+    for start in range(0, BAND_DRAWS, _SPREAD_BATCH):  # one pass over the nodes per batch
+        batch = base.plain_terms_for(thetas[start : start + _SPREAD_BATCH], thinned)
+        for i, terms in enumerate(batch, start=start):
+            log_z = base.log_z_with(terms, facts[i] if has_facts else None, thinned)
+            posteriors.append(np.exp(log_softmax(arrays.log_prior + log_z)))
     return np.stack(posteriors)
 
 
@@ -1079,16 +1093,21 @@ class _Component:
         ``phi`` (F_part, H), ``if_true`` and ``if_false`` (one per claim in a fact) replace
         the component's.
         """
-        if self.fact_part is None:
+        part = self.fact_part
+        if part is None:
             return np.zeros_like(self.rest)
-        changes = {
-            name: value
-            for name, value in (("fact_phi", phi), ("if_true", if_true), ("if_false", if_false))
-            if value is not None
-        }
-        part = replace(self.fact_part, **changes) if changes else self.fact_part
+        judgments = None
+        if phi is not None or if_true is not None or if_false is not None:
+            assert part.fact_phi is not None and part.if_true is not None
+            assert part.if_false is not None
+            judgments = fact_judgments(
+                part.facts >= 0,
+                part.fact_phi if phi is None else phi,
+                part.if_true if if_true is None else if_true,
+                part.if_false if if_false is None else if_false,
+            )
         noise, gap = self._fact_sums
-        return fact_terms(part, noise, gap, part.fact_sum).sum(axis=1)
+        return fact_terms(part, noise, gap, part.fact_sum, np, judgments).sum(axis=1)
 
     def log_z_with(
         self, plain_terms: np.ndarray | None = None, facts: np.ndarray | None = None

@@ -101,25 +101,16 @@ class EvidenceArrays:
         facts = self.facts
         in_fact = facts >= 0
         phi = np.zeros((0, len(self.hypothesis_ids))) if self.fact_phi is None else self.fact_phi
-        with np.errstate(divide="ignore"):
-            log_phi = np.where(phi > 0, np.log(phi), LOG_ZERO)
-            log1m_phi = np.where(phi < 1, np.log1p(-phi), LOG_ZERO)
         order = np.argsort(np.where(in_fact, facts, len(self.fact_ids)), kind="stable")
         order = order[: int(in_fact.sum())]
         starts = np.flatnonzero(np.r_[True, np.diff(facts[order]) != 0]) if order.size else order
         return {
             "plain": (~in_fact).astype(float),
-            "if_fact": np.stack(
-                [
-                    np.where(in_fact, np.nan_to_num(self._or_zeros(self.if_true)), 0.0),
-                    np.where(in_fact, np.nan_to_num(self._or_zeros(self.if_false)), 0.0),
-                ],
-                axis=1,
-            ),
-            "log_phi": log_phi,
-            "log1m_phi": log1m_phi,
             "order": order,
             "starts": starts,
+            **fact_judgments(
+                in_fact, phi, self._or_zeros(self.if_true), self._or_zeros(self.if_false)
+            ),
         }
 
     def _or_zeros(self, values: np.ndarray | None) -> np.ndarray:
@@ -131,6 +122,26 @@ class EvidenceArrays:
         if not self.fact_ids:
             return np.zeros((*values.shape[:-2], 0, values.shape[-1]))
         return np.add.reduceat(values[..., terms["order"], :], terms["starts"], axis=-2)
+
+
+def fact_judgments(
+    in_fact: np.ndarray, phi: np.ndarray, if_true: np.ndarray, if_false: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The judgment part of the fact constants: log phi, log(1 - phi), and (if_true, if_false).
+
+    What changes when only the facts' judgments change; the claims' order does not.
+    """
+    with np.errstate(divide="ignore"):
+        log_phi = np.where(phi > 0, np.log(phi), LOG_ZERO)
+        log1m_phi = np.where(phi < 1, np.log1p(-phi), LOG_ZERO)
+    if_fact = np.stack(
+        [
+            np.where(in_fact, np.nan_to_num(if_true), 0.0),
+            np.where(in_fact, np.nan_to_num(if_false), 0.0),
+        ],
+        axis=1,
+    )
+    return {"log_phi": log_phi, "log1m_phi": log1m_phi, "if_fact": if_fact}
 
 
 def evidence_arrays(spec: Spec) -> EvidenceArrays:
@@ -289,21 +300,32 @@ def fact_terms(
     gap: Any,
     fact_sum: Callable[[Any], Any],
     xp: Any = np,
+    judgments: dict[str, Any] | None = None,
 ) -> Any:
-    """The facts' part of :func:`unit_terms` alone: shape (..., F, H), None without facts."""
+    """The facts' part of :func:`unit_terms` alone: shape (..., F, H), None without facts.
+
+    ``judgments`` (:func:`fact_judgments`) replaces the arrays' own phi, if_true, if_false.
+    """
     if not arrays.fact_ids:
         return None
-    sums = fact_sum(claim_terms(arrays.fact_constants["if_fact"], noise, gap, xp))
-    return fact_mixture(arrays, sums[..., 0:1], sums[..., 1:2], xp)
+    terms = arrays.fact_constants if judgments is None else judgments
+    sums = fact_sum(claim_terms(terms["if_fact"], noise, gap, xp))
+    return fact_mixture(arrays, sums[..., 0:1], sums[..., 1:2], xp, judgments)
 
 
-def fact_mixture(arrays: EvidenceArrays, if_holds: Any, if_fails: Any, xp: Any) -> Any:
+def fact_mixture(
+    arrays: EvidenceArrays,
+    if_holds: Any,
+    if_fails: Any,
+    xp: Any,
+    judgments: dict[str, Any] | None = None,
+) -> Any:
     """log(phi * prod P(claim | fact holds) + (1 - phi) * prod P(claim | it does not)).
 
     ``if_holds`` and ``if_fails`` (..., F, 1) hold each fact's summed log terms of its claims
     if it holds and if it does not; the result has shape (..., F, H).
     """
-    terms = arrays.fact_constants
+    terms = arrays.fact_constants if judgments is None else judgments
     return xp.logaddexp(terms["log_phi"] + if_holds, terms["log1m_phi"] + if_fails)
 
 

@@ -137,7 +137,7 @@ class FitReport(Report):
                 mean = weights @ values
                 sd = np.sqrt(weights @ (values - mean) ** 2)
                 hdi = pooled.pooled_interval()
-                mcse = exact_se
+                mcse = pooled.pooled_mcse(mcse)
         rows = []
         for i, h in enumerate(spec.hypotheses):
             rows.append(
