@@ -243,7 +243,10 @@ def test_when_the_analysts_leaders_differ_the_headline_says_so_and_confidence_is
     records = {r["id"]: r for r in report.to_dict()["analysts"]}
     assert (records["evidence"]["leader"], records["dissent"]["leader"]) == ("strike", "storm")
     text = report.text()
-    assert "Assessment: the analysts' leading answers differ (evidence -> strike (" in text
+    assert (
+        "Assessment (pooled over evidence, dissent): the analysts' leading answers differ "
+        "(evidence -> strike (" in text
+    )
     assert "; dissent -> storm (" in text and "pooled, " in text
     confidence = report.sensitivity.confidence
     assert confidence.level == "low"
@@ -353,7 +356,9 @@ def test_a_fit_with_analysts_writes_judges_csv_and_summary_json(two_analysts, cl
     summary = json.loads((out / "summary.json").read_text())
     assert [a["id"] for a in summary["analysts"]] == ["evidence", "second"]
     assert summary["judges"]["alpha"]["not_blind"] == []
-    assert "Pooled over 2 analysts" in (out / "report.txt").read_text()
+    report = (out / "report.txt").read_text()
+    assert "Pooled over 2 analysts" in report
+    assert "Assessment (pooled over evidence, second): strike is the most probable answer" in report
 
 
 def test_fit_judge_fits_one_analyst_alone(two_analysts, cli):

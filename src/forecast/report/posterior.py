@@ -356,19 +356,22 @@ class FitReport(Report):
             f"({percent(ranked.iloc[1]['mean'])})."
         )
         differ = self._leaders_differ()
+        heading = "Assessment"
+        if self.analysts is not None:
+            heading += " (pooled over " + ", ".join(a.id for a in self.analysts.analysts) + ")"
         if differ is not None:
             # The pooled word alone would hide the disagreement: give each analyst's leader.
-            lines += ["", f"Assessment: {differ}. {next_line}"]
+            lines += ["", f"{heading}: {differ}. {next_line}"]
             if self.sensitivity is not None:
                 lines += ["", *self.sensitivity_report().effects(ROBUSTNESS_REPORT_ROWS)]
         elif self.sensitivity is None:
             lines += [
                 "",
-                f"Assessment: the most probable answer is {row.label} ({top}): {row.word} "
+                f"{heading}: the most probable answer is {row.label} ({top}): {row.word} "
                 f"({percent(row['mean'])}{interval}). {next_line}",
             ]
         else:
-            lines += ["", f"Assessment: {self.sensitivity.assessment()}. {next_line}"]
+            lines += ["", f"{heading}: {self.sensitivity.assessment()}. {next_line}"]
             lines += ["", *self.sensitivity_report().effects(ROBUSTNESS_REPORT_ROWS)]
         if self.published is not None:
             files = ", ".join(sorted(p.name for p in self.published.iterdir()))
