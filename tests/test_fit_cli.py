@@ -86,7 +86,7 @@ def test_failed_fit_leaves_previous_results_untouched(mini_project, cli, monkeyp
 
     real_write = forecast.store.results._write_run
 
-    def crash(result, run_dir, *, plots, sensitivity):
+    def crash(report, run_dir, *, plots):
         (run_dir / "summary.csv").write_text("partial")
         raise KeyboardInterrupt
 
