@@ -405,3 +405,36 @@ def test_an_update_with_analysts_reports_and_publishes_the_pool(mini_project, cl
     summary = json.loads((mini_project / "results/mini/summary.json").read_text())
     np.testing.assert_allclose([h["mean"] for h in summary["hypotheses"]], pooled, atol=1e-12)
     assert [a["id"] for a in summary["analysts"]] == ["evidence", "second"]
+
+
+def test_an_analysts_opinions_over_the_per_source_cap_are_refused_at_its_judgment(
+    two_analysts, cli
+):
+    # Two opinions of one source: the evidence's moderate second opinion passes together
+    # with the first; the analyst's 1 / 0 for it takes the pair over the per-source cap.
+    edit(
+        two_analysts / M,
+        "    grade_rationale: Local reporter.\n",
+        "    grade_rationale: Local reporter.\n    judgment_reliability: 0.45\n",
+    )
+    edit(
+        two_analysts / "evidence/mini.yaml",
+        "        quote: the strike was organised by the shipping company itself\n",
+        "        quote: the strike was organised by the shipping company itself\n"
+        "  - id: strike-planned\n    kind: opinion\n    text: The strike was planned.\n"
+        "    judgments: {strike: 0.6, otherwise: 0.4}\n    attestations:\n"
+        "      - id: a-planned-correspondent\n        source: correspondent\n"
+        "        document: harbour-report\n        quote: Our correspondent believes the strike\n",
+    )
+    assert cli("check").exit_code == 0
+    edit(
+        two_analysts / SECOND,
+        "  late-departure:\n",
+        "  strike-planned:\n    strike: 1\n    otherwise: 0\n  late-departure:\n",
+    )
+    result = cli("check")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "judgments/second.yaml:16: claims.strike-planned: with these judgments the opinions of "
+        "'correspondent' together have likelihood ratio 6.95, over the per-source cap 4.0"
+    )

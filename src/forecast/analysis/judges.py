@@ -17,7 +17,9 @@ bootstrap interval over claims, on the judgments and on within-claim centred log
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -170,7 +172,6 @@ def judges(
     lbf = np.stack([log_bayes_factors(t, arrays.log_prior) for t in terms])  # (K, U, H)
     records = {a.id: a for a in spec.analysts}
     judged_by = [None, *(records[a.id] for a in analysts[1:])]
-    n_hyp = len(arrays.hypothesis_ids)
     row = {c: i for i, c in enumerate(arrays.claim_ids)}
     units = {u: i for i, u in enumerate(arrays.unit_ids)}
 
@@ -187,26 +188,26 @@ def judges(
             continue
         c = row[claim.id]
         if claim.fact is None:
-            values = np.full((len(analysts), n_hyp), np.nan)
-            values[0] = arrays.theta[c]
-            for k, record in enumerate(judged_by[1:], start=1):
-                if claim.id in record.theta:
-                    values[k] = record.theta[claim.id][0]
+            values = _values(
+                arrays.theta[c],
+                judged_by[1:],
+                lambda r, i=claim.id: r.theta[i][0] if i in r.theta else None,
+            )
 
             def replaced(k: int, c: int = c, values: np.ndarray = values) -> float:
-                theta = values[k] if k == 0 or not np.isnan(values[k]).any() else values[0]
+                theta = _own(values, k)
                 return pooled_lead(lambda fit, _a: fit.with_row(c, theta)[0])
 
             kind = "claim"
         else:
-            values = np.full((len(analysts), 2), np.nan)
-            values[0] = (arrays.if_true[c], arrays.if_false[c])
-            for k, record in enumerate(judged_by[1:], start=1):
-                if claim.id in record.signs:
-                    values[k] = [v[0] for v in record.signs[claim.id]]
+            values = _values(
+                (arrays.if_true[c], arrays.if_false[c]),
+                judged_by[1:],
+                lambda r, i=claim.id: [v[0] for v in r.signs[i]] if i in r.signs else None,
+            )
 
             def replaced(k: int, c: int = c, values: np.ndarray = values) -> float:
-                p1, p0 = values[k] if not np.isnan(values[k]).any() else values[0]
+                p1, p0 = _own(values, k)
 
                 def change(fit: IntegratedFit, analyst: Analyst) -> np.ndarray:
                     a = analyst.arrays
@@ -220,14 +221,14 @@ def judges(
         items.append(_item(claim.id, kind, values, lbf, units, replaced, analysts))
     for fact in spec.facts:
         f = arrays.fact_ids.index(fact.id)
-        values = np.full((len(analysts), n_hyp), np.nan)
-        values[0] = arrays.fact_phi[f]
-        for k, record in enumerate(judged_by[1:], start=1):
-            if fact.id in record.phi:
-                values[k] = record.phi[fact.id][0]
+        values = _values(
+            arrays.fact_phi[f],
+            judged_by[1:],
+            lambda r, i=fact.id: r.phi[i][0] if i in r.phi else None,
+        )
 
         def replaced(k: int, f: int = f, values: np.ndarray = values) -> float:
-            phi_row = values[k] if not np.isnan(values[k]).any() else values[0]
+            phi_row = _own(values, k)
 
             def change(fit: IntegratedFit, analyst: Analyst) -> np.ndarray:
                 a = analyst.arrays
@@ -250,6 +251,23 @@ def judges(
         _agreement(direction, direction_owners, seed),
         tuple(a.id for a in analysts[1:] if a.blind is False),
     )
+
+
+def _values(evidence: Any, records: list[Any], own: Callable[[Any], Any]) -> np.ndarray:
+    """An item's values per analyst: the evidence's first, then each record's own or NaN."""
+    first = np.asarray(evidence, dtype=float)
+    values = np.full((1 + len(records), len(first)), np.nan)
+    values[0] = first
+    for k, record in enumerate(records, start=1):
+        given = own(record)
+        if given is not None:
+            values[k] = given
+    return values
+
+
+def _own(values: np.ndarray, k: int) -> np.ndarray:
+    """Analyst k's row of an item, or the evidence's where analyst k did not judge it."""
+    return values[k] if not np.isnan(values[k]).any() else values[0]
 
 
 def _item(

@@ -1068,36 +1068,23 @@ def _check_analyst_table(
             return ("claims", cid)
         return ("facts", claim.fact)
 
-    per_source: dict[str, np.ndarray] = {}
-    changed_sources: dict[str, str] = {}
-    for claim in claims:
-        if not claim.is_opinion:
-            continue
-        own = replace(claim, theta=table[claim.id])
-        if mine(claim.id):
-            ratio = opinion_likelihood_ratio(own, resolved.sources)
-            if ratio > OPINION_LR_CAP:
-                checker.add(
-                    loaded.problem(
-                        where(claim.id),
-                        f"opinion's likelihood ratio {ratio:.2f} exceeds the cap "
-                        f"{OPINION_LR_CAP} with these judgments",
-                    )
-                )
-        for att in claim.counted_attestations:
-            source = resolved.sources[att.witness_id]
-            term = one_claim_log_likelihood(
-                np.asarray(own.theta), source.judgment_reliability, att.say_anyway
-            )
-            per_source[att.witness_id] = per_source.get(att.witness_id, 0.0) + term
-            if mine(claim.id):
-                changed_sources.setdefault(att.witness_id, claim.id)
-    for source_id, total in sorted(per_source.items()):
-        ratio = float(np.exp(total.max() - total.min()))
-        if source_id in changed_sources and ratio > SOURCE_OPINION_LR_CAP:
+    own = [replace(c, theta=table[c.id]) if c.is_opinion else c for c in claims]
+    per_claim, per_source = opinion_excess(own, resolved.sources)
+    for claim_id, ratio in per_claim.items():
+        if mine(claim_id):
             checker.add(
                 loaded.problem(
-                    where(changed_sources[source_id]),
+                    where(claim_id),
+                    f"opinion's likelihood ratio {ratio:.2f} exceeds the cap "
+                    f"{OPINION_LR_CAP} with these judgments",
+                )
+            )
+    for source_id, (ratio, given) in per_source.items():
+        changed = [claim_id for claim_id in given if mine(claim_id)]
+        if changed:
+            checker.add(
+                loaded.problem(
+                    where(changed[0]),
                     f"with these judgments the opinions of {source_id!r} together have "
                     f"likelihood ratio {ratio:.2f}, over the per-source cap "
                     f"{SOURCE_OPINION_LR_CAP}",
@@ -1646,6 +1633,38 @@ def opinion_likelihood_ratio(claim: ClaimRecord, sources: dict[str, SourceRecord
     return float(np.exp(log_lik.max() - log_lik.min()))
 
 
+def opinion_excess(
+    claims: Iterable[ClaimRecord], sources: dict[str, SourceRecord]
+) -> tuple[dict[str, float], dict[str, tuple[float, tuple[str, ...]]]]:
+    """Opinions over the caps, for every rule that enforces them.
+
+    Returns each opinion over OPINION_LR_CAP (by claim id, with its likelihood ratio), and each
+    source whose opinions together pass SOURCE_OPINION_LR_CAP (the ratio, and its opinions).
+    """
+    per_claim: dict[str, float] = {}
+    per_source: dict[str, np.ndarray] = {}
+    given: dict[str, list[str]] = defaultdict(list)
+    for claim in claims:
+        if not claim.is_opinion:
+            continue
+        ratio = opinion_likelihood_ratio(claim, sources)
+        if ratio > OPINION_LR_CAP:
+            per_claim[claim.id] = ratio
+        for att in claim.counted_attestations:
+            source = sources[att.witness_id]
+            term = one_claim_log_likelihood(
+                np.asarray(claim.theta), source.judgment_reliability, att.say_anyway
+            )
+            per_source[att.witness_id] = per_source.get(att.witness_id, 0.0) + term
+            given[att.witness_id].append(claim.id)
+    over = {}
+    for source_id, total in sorted(per_source.items()):
+        ratio = float(np.exp(total.max() - total.min()))
+        if ratio > SOURCE_OPINION_LR_CAP:
+            over[source_id] = (ratio, tuple(given[source_id]))
+    return per_claim, over
+
+
 def _check_opinions(
     checker: _Checker,
     registries: _Registries,
@@ -1653,35 +1672,23 @@ def _check_opinions(
     sources: dict[str, SourceRecord],
 ) -> None:
     """An opinion is weak evidence: cap its likelihood ratio, and all of one source's together."""
-    per_source: dict[str, np.ndarray] = {}
-    for claim in claims:
-        if not claim.is_opinion:
-            continue
-        ratio = opinion_likelihood_ratio(claim, sources)
-        if ratio > OPINION_LR_CAP:
-            checker.add(
-                registries.claims[claim.id].problem(
-                    "judgments",
-                    f"opinion's likelihood ratio {ratio:.2f} exceeds the cap {OPINION_LR_CAP} "
-                    "(lower the sources' judgment reliability or raise say_anyway)",
-                )
+    per_claim, per_source = opinion_excess(claims, sources)
+    for claim_id, ratio in per_claim.items():
+        checker.add(
+            registries.claims[claim_id].problem(
+                "judgments",
+                f"opinion's likelihood ratio {ratio:.2f} exceeds the cap {OPINION_LR_CAP} "
+                "(lower the sources' judgment reliability or raise say_anyway)",
             )
-        for att in claim.counted_attestations:
-            source = sources[att.witness_id]
-            term = one_claim_log_likelihood(
-                np.asarray(claim.theta), source.judgment_reliability, att.say_anyway
+        )
+    for source_id, (ratio, _) in per_source.items():
+        checker.add(
+            registries.sources[source_id].problem(
+                "judgment_reliability",
+                f"opinions of {source_id!r} together have likelihood ratio {ratio:.2f}, "
+                f"over the per-source cap {SOURCE_OPINION_LR_CAP}",
             )
-            per_source[att.witness_id] = per_source.get(att.witness_id, 0.0) + term
-    for source_id, total in sorted(per_source.items()):
-        ratio = float(np.exp(total.max() - total.min()))
-        if ratio > SOURCE_OPINION_LR_CAP:
-            checker.add(
-                registries.sources[source_id].problem(
-                    "judgment_reliability",
-                    f"opinions of {source_id!r} together have likelihood ratio {ratio:.2f}, "
-                    f"over the per-source cap {SOURCE_OPINION_LR_CAP}",
-                )
-            )
+        )
 
 
 #: Quotes sharing a shingle beyond which it proposes no near-duplicate pair on its own.
