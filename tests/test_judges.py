@@ -186,8 +186,12 @@ def test_template_then_fill_then_check(mini_project, cli, blind):
     for claim in spec.claims:  # every quote is there, with its source and document
         for att in claim.attestations:
             assert f"({att.source_id}, in {att.document_id})" in text
-    # Blind: no analyst's number anywhere; otherwise the evidence judgments are shown.
+    # Blind: no analyst's number anywhere; otherwise the evidence judgments are shown as
+    # written: a word as the word, a range as a range.
     assert ("evidence judgments" in text) is not blind
+    if not blind:
+        assert "# evidence judgments: storm very likely, strike unlikely, other [0.3, 0.5]" in text
+        assert "# evidence judgments: storm likely, strike unlikely, other unlikely" in text
     if blind:
         for number in ("0.05", "0.1", "0.3", "0.5", "0.675", "0.8", "0.2", "0.4"):
             assert number not in text

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import textwrap
 
-from forecast.constants import IF_FALSE_KEY, IF_TRUE_KEY
-from forecast.spec.schema import ClaimRecord, Spec
+from forecast.constants import ICD203_BANDS, IF_FALSE_KEY, IF_TRUE_KEY
+from forecast.spec.schema import Spec
 
 
 def _comment(text: str, indent: str) -> list[str]:
@@ -18,16 +18,26 @@ def _comment(text: str, indent: str) -> list[str]:
     return [f"{indent}# {line}".rstrip() for line in text.splitlines() or [""]]
 
 
-def _written(claim: ClaimRecord, hypothesis_ids: tuple[str, ...]) -> str:
-    """The evidence judgments of a claim, as a comment shows them."""
-    if claim.fact is not None:
-        return f"{IF_TRUE_KEY} {claim.if_true:g}, {IF_FALSE_KEY} {claim.if_false:g}"
-    parts = []
-    for h, point, low, high in zip(
-        hypothesis_ids, claim.theta, claim.theta_low, claim.theta_high, strict=True
-    ):
-        parts.append(f"{h} {point:g}" if low == high else f"{h} [{low:g}, {high:g}]")
-    return ", ".join(parts)
+#: An ICD-203 band's ends, for showing a judgment written as a word as that word.
+_WORDS = {(band.low, band.high): band.word for band in ICD203_BANDS}
+
+
+def _value(point: float, low: float, high: float) -> str:
+    """A judgment as it reads: a number, the word whose band it spans, or a range."""
+    if low == high:
+        return f"{point:g}"
+    return _WORDS.get((low, high), f"[{low:g}, {high:g}]")
+
+
+def _written(
+    values: tuple[float, ...],
+    lows: tuple[float, ...],
+    highs: tuple[float, ...],
+    ids: tuple[str, ...],
+) -> str:
+    """Judgments per hypothesis, as a comment shows them."""
+    cells = zip(ids, values, lows, highs, strict=True)
+    return ", ".join(f"{h} {_value(point, low, high)}" for h, point, low, high in cells)
 
 
 def judgment_template(spec: Spec, *, blind: bool) -> str:
@@ -68,7 +78,12 @@ def judgment_template(spec: Spec, *, blind: bool) -> str:
             quote = " ".join(att.quote.split())
             lines += _comment(f'"{quote}" ({att.source_id}, in {att.document_id})', "    ")
         if not blind:
-            lines += _comment(f"evidence judgments: {_written(claim, ids)}", "    ")
+            written = (
+                f"{IF_TRUE_KEY} {claim.if_true:g}, {IF_FALSE_KEY} {claim.if_false:g}"
+                if claim.fact is not None
+                else _written(claim.theta, claim.theta_low, claim.theta_high, ids)
+            )
+            lines += _comment(f"evidence judgments: {written}", "    ")
         keys = (IF_TRUE_KEY, IF_FALSE_KEY) if claim.fact is not None else ids
         lines += [f"    {key}: null" for key in keys]
     if spec.facts:
@@ -77,7 +92,7 @@ def judgment_template(spec: Spec, *, blind: bool) -> str:
         lines.append(f"  {fact.id}:")
         lines += _comment(f"{fact.text} (signs: {', '.join(fact.claims)})", "    ")
         if not blind:
-            phi = ", ".join(f"{h} {p:g}" for h, p in zip(ids, fact.phi, strict=True))
+            phi = _written(fact.phi, fact.phi_low or fact.phi, fact.phi_high or fact.phi, ids)
             lines += _comment(f"evidence judgments: {phi}", "    ")
         lines += [f"    {h}: null" for h in ids]
     return "\n".join(lines) + "\n"
