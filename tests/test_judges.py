@@ -92,6 +92,13 @@ REFUSED = {
 }
 
 
+def _check_with_judged(root, cli, claim: str, *judgments: str):
+    """``forecast check`` after the second analyst also judges ``claim`` (on line 16)."""
+    lines = "".join(f"    {j}\n" for j in judgments)
+    edit(root / SECOND, "  late-departure:\n", f"  {claim}:\n{lines}  late-departure:\n")
+    return cli("check")
+
+
 @pytest.mark.parametrize("case", sorted(REFUSED))
 def test_a_bad_judgment_file_is_refused_with_one_located_line(two_analysts, cli, case):
     (old, new), message = REFUSED[case]
@@ -126,12 +133,7 @@ def test_an_analysts_opinion_beyond_the_cap_is_refused_at_its_judgment(two_analy
         "    grade_rationale: Local reporter.\n    judgment_reliability: 0.6\n",
     )
     assert cli("check").exit_code == 0
-    edit(
-        two_analysts / SECOND,
-        "  late-departure:\n",
-        "  company-organised:\n    strike: 1\n    otherwise: 0\n  late-departure:\n",
-    )
-    result = cli("check")
+    result = _check_with_judged(two_analysts, cli, "company-organised", "strike: 1", "otherwise: 0")
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         "judgments/second.yaml:16: claims.company-organised: opinion's likelihood ratio 4.00 "
@@ -431,12 +433,7 @@ def test_an_analysts_opinions_over_the_per_source_cap_are_refused_at_its_judgmen
         "        document: harbour-report\n        quote: Our correspondent believes the strike\n",
     )
     assert cli("check").exit_code == 0
-    edit(
-        two_analysts / SECOND,
-        "  late-departure:\n",
-        "  strike-planned:\n    strike: 1\n    otherwise: 0\n  late-departure:\n",
-    )
-    result = cli("check")
+    result = _check_with_judged(two_analysts, cli, "strike-planned", "strike: 1", "otherwise: 0")
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         "judgments/second.yaml:16: claims.strike-planned: with these judgments the opinions of "
