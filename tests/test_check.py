@@ -553,7 +553,9 @@ def test_seed_model_passes_check_with_required_coverage(seed_project, cli):
     }
     assert len(spec.claims) >= 15
     assert summary.claims_by_kind["act"] >= 5
-    assert len(spec.hypotheses) >= 7 and "none_of_these" in spec.hypothesis_ids
+    # The catch-all is two answers: an unnamed driver, and several drivers with none principal.
+    assert len(spec.hypotheses) >= 7
+    assert {"other_driver", "no_principal_driver"} <= set(spec.hypothesis_ids)
     commenters = {"polar-socialist", "gm", "maxwell-johnston", "wall"}
     assert commenters <= {a.source_id for a in spec.attestations}
     # The 004 copy never testifies: each of its attestations restates 001 or is its own source's.
