@@ -439,3 +439,43 @@ def test_an_analysts_opinions_over_the_per_source_cap_are_refused_at_its_judgmen
         "judgments/second.yaml:16: claims.strike-planned: with these judgments the opinions of "
         "'correspondent' together have likelihood ratio 6.95, over the per-source cap 4.0"
     )
+
+
+def test_seed_judges_show_both_analysts_their_pool_and_alpha(tmp_path, monkeypatch, cli):
+    """The seed case's blind second reading: both analysts, the pool of their fits, alpha."""
+    import json
+
+    from conftest import REPO, copy_project
+    from forecast.analysis.analysts import analyst_spec
+    from forecast.model.exact import exact_posterior
+    from forecast.model.likelihood import evidence_arrays
+
+    parts = ("models", "evidence", "seeds", "judgments")
+    root = copy_project(REPO, tmp_path / "seed", parts)
+    monkeypatch.chdir(root)
+    result = cli("judges", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    spec = load_spec(root / "models" / "azerbaijan-2025.yaml")
+    assert [a["id"] for a in report["analysts"]] == ["evidence", "second"]
+    assert [a["blind"] for a in report["analysts"]] == [None, True]  # the evidence: not stated
+    # Every claim and fact judged by both: the second reading covers the final claim set.
+    assert {a.id for a in spec.analysts} == {"second"}
+    [second] = spec.analysts
+    assert second.judged == {c.id for c in spec.claims} | {f.id for f in spec.facts}
+    # The pool is the equal-weight mean of each analyst's own exact fit.
+    evidence_only = load_spec(
+        copy_project(REPO, tmp_path / "one") / "models" / "azerbaijan-2025.yaml"
+    )
+    alone = [
+        exact_posterior(evidence_arrays(s)).posterior
+        for s in (evidence_only, analyst_spec(spec, "second"))
+    ]
+    pooled = np.mean(alone, axis=0)
+    assert list(report["pooled"].values()) == pytest.approx(pooled.tolist(), abs=1e-9)
+    assert report["leader"] == spec.hypotheses[int(np.argmax(pooled))].id
+    alpha = report["alpha"]["judgments"]
+    assert -1 < alpha["alpha"] <= 1 and alpha["low"] <= alpha["alpha"] <= alpha["high"]
+    assert report["alpha"]["not_blind"] == []
+    table = cli("judges").stdout
+    assert f"on the judgments: {alpha['alpha']:.2f}" in table

@@ -321,7 +321,8 @@ def test_seed_report_names_the_most_influential_source(seed_project, cli):
     lead = computed.hypothesis_ids[computed.leader]
     removals = [c for c in computed.changes if c.kind == "source"]
     strongest = max(
-        removals, key=lambda c: abs(c.posterior[computed.leader] - computed.posterior[computed.leader])
+        removals,
+        key=lambda c: abs(c.posterior[computed.leader] - computed.posterior[computed.leader]),
     )
     effects = result.stdout.split(f"Largest effects on P({lead}):")[1].splitlines()
     assert any(f"without source {strongest.id}:" in line for line in effects[:6])
