@@ -51,6 +51,9 @@ def test_fixed_seed_summary_matches_golden(name):
                 h,
                 column,
             )
+    assert actual.keys() == golden.keys()
+    for analyst, row in golden.get("analysts", {}).items():
+        assert actual["analysts"][analyst] == pytest.approx(row, rel=EXACT_RTOL), analyst
     expected, errors = nuts_figures(golden), nuts_figures(golden["mcse"])
     assert expected.keys() == errors.keys()
     outside = {

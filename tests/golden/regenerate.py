@@ -6,7 +6,8 @@ Each file holds a fixed-seed, small-draw fit of one model: per hypothesis the co
 ``COLUMNS``, the posterior mean of every sampled reliability, and under ``mcse`` the Monte
 Carlo standard error of every NUTS figure. The golden test compares what is meaningful:
 
-- ``exact`` (the exact engine, no draws) to 1e-9 relative: it is deterministic;
+- ``exact`` (the exact engine, no draws) to 1e-9 relative: it is deterministic; so is
+  ``analysts``, with several analysts each one's exact P(h | E) and their pool, the headline;
 - every NUTS figure within ``MCSE_MULTIPLE`` of its golden MCSE (or ``MCSE_FLOOR``): a
   change of library version that changes the draws but not the posterior still passes,
   a change of the posterior does not.
@@ -62,7 +63,7 @@ def golden_summary(model_path: Path) -> dict:
     result = fit(load_spec(model_path), FitOptions(**OPTIONS, cores=1))
     table = FitReport(result).table()
     reliability = result.idata.posterior["reliability"]
-    return {
+    summary = {
         "options": OPTIONS,
         "hypotheses": {str(h): {c: float(row[c]) for c in COLUMNS} for h, row in table.iterrows()},
         "reliability_mean": {
@@ -73,6 +74,22 @@ def golden_summary(model_path: Path) -> dict:
         },
         "mcse": monte_carlo_errors(result, table),
     }
+    if result.spec.analysts:
+        summary["analysts"] = analysts_exact(result)
+    return summary
+
+
+def analysts_exact(result) -> dict:
+    """Each analyst's exact P(h | E) and their equal-weight pool (the headline): no draws."""
+    from forecast.analysis.analysts import analyst_posteriors
+
+    analysts = analyst_posteriors(result.spec, result.arrays, result.exact, seed=OPTIONS["seed"])
+    rows = {
+        a.id: dict(zip(analysts.hypothesis_ids, map(float, p), strict=True))
+        for a, p in zip(analysts.analysts, analysts.posteriors, strict=True)
+    }
+    rows["pooled"] = dict(zip(analysts.hypothesis_ids, map(float, analysts.pooled), strict=True))
+    return rows
 
 
 def monte_carlo_errors(result, table) -> dict:
