@@ -63,3 +63,25 @@ def test_every_quote_of_the_case_extraction_is_in_its_seed_text():
             assert quoted.group(1) in texts[current], (current, quoted.group(1))
             checked += 1
     assert checked >= 200
+
+
+def test_the_case_notes_after_tables_are_what_the_tool_prints_now(tmp_path, monkeypatch, cli):
+    """The audited seed case's tables in the note are the tool's output, and still current."""
+    from conftest import copy_project
+
+    after = (REPO / "docs/case-azerbaijan-2025/after/fit.txt").read_text(encoding="utf-8")
+    note = (REPO / "docs/case-azerbaijan-2025.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```\n(.*?)\n```", note.split("## 7. Before and after", 1)[1], re.S)
+    assert len(blocks) == 2 and all(block in after for block in blocks)
+
+    root = copy_project(REPO, tmp_path / "seed", ("models", "evidence", "seeds", "judgments"))
+    monkeypatch.chdir(root)
+    result = cli("fit", "--method", "exact", "--no-plots")
+    assert result.exit_code == 0, result.stderr
+
+    def pooled_and_assessment(text: str) -> list[str]:
+        lines = text.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith("Pooled over"))
+        return lines[start : start + 6] + [x for x in lines if x.startswith("Assessment")]
+
+    assert pooled_and_assessment(result.stdout) == pooled_and_assessment(after)
