@@ -9,7 +9,8 @@ the robustness analysis adds, (d) `forecast fit` on a synthetic model of 1000 cl
 start-up of (f) `forecast --help` and (g) `forecast check` on the seed model, and (h)
 `forecast check` on a synthetic project of 100 000 claims x 10 hypotheses x 20 sources, with its
 peak memory (``--no-scale`` leaves (h) out), and (j) `forecast sensitivity` on the 1000-claim
-model, and on the seed model with two further analysts (3 in all; benchmarks/synthetic.py) (k)
+model, and on the seed model with one further analyst (3 in all with its second analyst;
+benchmarks/synthetic.py) (k)
 `forecast judges` and (m) `forecast fit`. ``--only a,b,c`` times some jobs alone.
 Each job runs once to warm caches, then ``--repeat`` times, all jobs in turns so that a drifting
 machine slows them alike; the median is reported.
@@ -71,7 +72,7 @@ def timed_in_turns(
 
 
 def copy_seed_project(target: Path) -> Path:
-    for part in ("models", "evidence", "seeds", "examples"):
+    for part in ("models", "evidence", "judgments", "seeds", "examples"):
         if (REPO / part).exists():
             shutil.copytree(REPO / part, target / part)
     return target
@@ -117,7 +118,7 @@ def main() -> None:
             shutil.rmtree(scale)
         seed = copy_seed_project(tmp / "seed")
         judged = copy_seed_project(tmp / "judged")
-        write_analysts(judged, 2)
+        write_analysts(judged, 1)  # with the seed's own second analyst, 3 in all
         synthetic = tmp / "synthetic"
         write_project(synthetic, claims=1000, hypotheses=10, sources=20)
 

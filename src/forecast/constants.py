@@ -142,9 +142,13 @@ IF_FALSE_KEY = "if_false"
 #: similar (difflib's ratio); below it, no guess is better than a wrong one.
 SUGGESTION_CUTOFF = 0.6
 
-#: Sampler defaults.
+#: Sampler defaults. NUTS samples only the sources' reliabilities (a handful of Beta
+#: variables on the seed model, 20 on the 1000-claim benchmark), a small, well-conditioned
+#: posterior: 500 tuning steps reach the same adaptation as 1000 there (r-hat 1.000, bulk ESS
+#: above 3400 of 4000 draws, no divergences, and the exact engine agreeing to 1e-4, measured on
+#: both), and every fit is still gated by its diagnostics and the exact cross-check.
 DEFAULT_DRAWS = 1000
-DEFAULT_TUNE = 1000
+DEFAULT_TUNE = 500
 DEFAULT_CHAINS = 4
 DEFAULT_SEED = 20250705
 TARGET_ACCEPT = 0.9

@@ -619,19 +619,19 @@ def _corners(
     disfavours another hypothesis is listed once.
     """
     mass = np.stack([log_prior + log_z_low, log_prior + log_z_high])
-    groups = [np.flatnonzero(ties == label) for label in np.unique(ties)]
+    labels, group_of = np.unique(ties, return_inverse=True)
+    group_of = group_of.ravel()
+    # log sum of pi_g Z_g over each group at its lower and upper end: (groups, 2).
+    group_mass = np.stack(
+        [np.logaddexp.reduce(mass[:, group_of == k], axis=1) for k in range(len(labels))]
+    )
     out, seen = [], set()
     for h in range(len(log_prior)):
         for end, sign in (("highest", 1.0), ("lowest", -1.0)):
             best = None
+            others = np.argmin(sign * group_mass, axis=1)[group_of]
             for own in (0, 1):
-                ends = np.empty(len(log_prior), dtype=int)
-                for group in groups:
-                    if h in group:
-                        ends[group] = own
-                        continue
-                    group_mass = np.logaddexp.reduce(mass[:, group], axis=1)
-                    ends[group] = np.argmin(sign * group_mass)
+                ends = np.where(group_of == group_of[h], own, others)
                 log_z = np.where(ends == 1, log_z_high, log_z_low)
                 posterior = np.exp(log_softmax(log_prior + log_z))
                 if best is None or sign * posterior[h] > sign * best[0][h]:
