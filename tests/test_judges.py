@@ -471,6 +471,8 @@ def test_seed_judges_show_both_analysts_their_pool_and_alpha(tmp_path, monkeypat
         exact_posterior(evidence_arrays(s)).posterior
         for s in (evidence_only, analyst_spec(spec, "second"))
     ]
+    for analyst, posterior in zip(report["analysts"], alone, strict=True):
+        assert list(analyst["posterior"].values()) == pytest.approx(posterior.tolist(), abs=1e-9)
     pooled = np.mean(alone, axis=0)
     assert list(report["pooled"].values()) == pytest.approx(pooled.tolist(), abs=1e-9)
     assert report["leader"] == spec.hypotheses[int(np.argmax(pooled))].id
@@ -479,3 +481,5 @@ def test_seed_judges_show_both_analysts_their_pool_and_alpha(tmp_path, monkeypat
     assert report["alpha"]["not_blind"] == []
     table = cli("judges").stdout
     assert f"on the judgments: {alpha['alpha']:.2f}" in table
+    rows = table.split("Each analyst's P(h | E) and their equal-weight pool")[1].splitlines()
+    assert [row.split()[0] for row in rows[2:5]] == ["evidence", "second", "pooled"]

@@ -116,6 +116,8 @@ class JudgesResult:
     hypothesis_ids: tuple[str, ...]
     analysts: tuple[Analyst, ...]
     leader: str
+    #: Each analyst's exact P(h | E), (K, H), and their equal-weight pool, (H,).
+    posteriors: np.ndarray
     pooled: np.ndarray
     items: tuple[Item, ...]
     alpha: Agreement
@@ -165,7 +167,8 @@ def judges(
     known = exacts or {}
     exacts_list = [known.get(a.id) or exact_posterior(a.arrays, seed=seed) for a in analysts]
     fits = [IntegratedFit(e, a.arrays) for e, a in zip(exacts_list, analysts, strict=True)]
-    pooled = np.mean([e.posterior for e in exacts_list], axis=0)
+    posteriors = np.stack([e.posterior for e in exacts_list])
+    pooled = posteriors.mean(axis=0)
     lead = int(np.argmax(pooled))
     reliability = mean_reliability(exacts_list[0], arrays)
     terms = [claim_log_likelihood(a.arrays, reliability) for a in analysts]
@@ -245,6 +248,7 @@ def judges(
         arrays.hypothesis_ids,
         tuple(analysts),
         arrays.hypothesis_ids[lead],
+        posteriors,
         pooled,
         tuple(items),
         _agreement(cells, owners, seed),

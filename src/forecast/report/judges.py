@@ -9,7 +9,7 @@ import numpy as np
 
 from forecast.constants import ALPHA_INTERVAL, IF_FALSE_KEY, IF_TRUE_KEY
 from forecast.report.base import Report
-from forecast.report.words import percent
+from forecast.report.words import analyst_rows, percent
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,8 +67,14 @@ class JudgesReport(Report):
             "leader": r.leader,
             "pooled": dict(zip(r.hypothesis_ids, r.pooled.tolist(), strict=True)),
             "analysts": [
-                {"id": a.id, "judged_by": a.names, "blind": a.blind, "coverage": a.coverage}
-                for a in r.analysts
+                {
+                    "id": a.id,
+                    "judged_by": a.names,
+                    "blind": a.blind,
+                    "coverage": a.coverage,
+                    "posterior": dict(zip(r.hypothesis_ids, p.tolist(), strict=True)),
+                }
+                for a, p in zip(r.analysts, r.posteriors, strict=True)
             ],
             "items": [
                 {
@@ -100,6 +106,9 @@ class JudgesReport(Report):
             lines.append(f"  {a.id:<14} {a.names}; judged {a.coverage}{blind}")
         pooled = percent(float(r.pooled[list(r.hypothesis_ids).index(r.leader)]))
         lines += [
+            "",
+            "Each analyst's P(h | E) and their equal-weight pool (exact engine):",
+            *analyst_rows(r.hypothesis_ids, r.analysts, r.posteriors, r.pooled),
             "",
             f"Pooled leader: {r.leader} ({pooled}). Where the analysts disagree most, and what "
             "it does to the answer",

@@ -28,7 +28,7 @@ from forecast.constants import (
 from forecast.model.likelihood import claim_log_likelihood
 from forecast.model.sample import FitResult
 from forecast.report.base import Report
-from forecast.report.words import icd203_word, percent
+from forecast.report.words import analyst_rows, icd203_word, percent
 from forecast.spec.layout import display_path
 
 
@@ -280,13 +280,7 @@ class FitReport(Report):
             f"Pooled over {len(pooled.analysts)} analysts (equal-weight linear pool of their "
             "posteriors; exact engine):"
         ]
-        header = f"  {'analyst':<14} {'judged':>7}  " + " ".join(f"{h[:10]:>10}" for h in ids)
-        lines.append(header)
-        for k, analyst in enumerate(pooled.analysts):
-            values = " ".join(f"{percent(p):>10}" for p in pooled.posteriors[k])
-            lines.append(f"  {analyst.id:<14} {analyst.coverage:>7}  {values}")
-        values = " ".join(f"{percent(p):>10}" for p in pooled.pooled)
-        lines.append(f"  {'pooled':<14} {'':>7}  {values}")
+        lines += analyst_rows(ids, pooled.analysts, pooled.posteriors, pooled.pooled)
         names = "; ".join(
             f"{a.id}: {a.names}"
             + ("" if a.blind is None else (", blind" if a.blind else ", not blind"))

@@ -6,6 +6,8 @@ Kept free of NumPy and pandas so that ``forecast check`` can use it and still st
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 from forecast.constants import ICD203_BANDS
 
@@ -35,3 +37,23 @@ def percent(probability: float) -> str:
 def count(n: int, noun: str, plural: str | None = None) -> str:
     """``n`` and the noun, plural unless n is 1: ``1 source``, ``3 hypotheses``."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def analyst_rows(
+    hypothesis_ids: Sequence[str],
+    analysts: Sequence[Any],
+    posteriors: Sequence[Sequence[float]],
+    pooled: Sequence[float],
+) -> list[str]:
+    """Each analyst's P(h | E) and their pool as aligned rows under a hypothesis header.
+
+    ``analysts`` have an ``id`` and a ``coverage`` (e.g. "32/32").
+    """
+    columns = " ".join(f"{h[:10]:>10}" for h in hypothesis_ids)
+    lines = [f"  {'analyst':<14} {'judged':>7}  {columns}"]
+    for analyst, posterior in zip(analysts, posteriors, strict=True):
+        values = " ".join(f"{percent(p):>10}" for p in posterior)
+        lines.append(f"  {analyst.id:<14} {analyst.coverage:>7}  {values}")
+    values = " ".join(f"{percent(p):>10}" for p in pooled)
+    lines.append(f"  {'pooled':<14} {'':>7}  {values}")
+    return lines
