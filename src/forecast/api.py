@@ -26,6 +26,7 @@ from forecast.constants import (
     DEFAULT_LOCK_TIMEOUT,
     DEFAULT_SEED,
     DEFAULT_TUNE,
+    EVIDENCE_ANALYST,
     FIT_METHODS,
 )
 from forecast.errors import DiagnosticsError, UsageError
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from forecast.report.check import CheckReport
     from forecast.report.judges import JudgesReport
     from forecast.report.posterior import FitReport
+    from forecast.report.questions import IndicatorsReport, QuestionsReport
     from forecast.report.sensitivity import SensitivityReport
     from forecast.report.update import UpdateReport
     from forecast.spec.schema import Spec
@@ -184,6 +186,9 @@ class Project:
                 analyst_exacts=None if analysts is None else analysts.exact_by_analyst(),
             )
         report = FitReport(result, sensitivity=sensitivity, analysts=analysts, judges=judged)
+        if spec.questions:
+            say("Forecasting the questions…")
+            report = replace(report, questions=_fit_questions(report, options.seed))
         diagnostics = report.result.diagnostics
         if strict and diagnostics is not None and not diagnostics.ok:
             raise DiagnosticsError(
@@ -320,6 +325,56 @@ class Project:
         spec = self.load()
         return JudgesReport(judges(spec, seed=seed), spec.name)
 
+    def questions(self, *, seed: int = DEFAULT_SEED) -> QuestionsReport:
+        """The forecast questions' P(yes), with their spreads, drivers and resolutions.
+
+        From the published fit when it is of the current spec and its questions are the
+        current ones (with the spread over its draws); otherwise from an exact pass computed
+        here, which has no draws. Writes nothing.
+        """
+        from forecast.report.questions import QuestionsReport
+
+        spec = self.load()
+        stored = self._published_summary(spec)
+        if stored is not None and "questions" in stored:
+            rows = stored["questions"]["questions"]
+            if [r["version"] for r in rows] == [q.version for q in spec.questions]:
+                return QuestionsReport.from_summary(spec, stored)
+        return _exact_questions(spec, seed)
+
+    def indicators(self, *, seed: int = DEFAULT_SEED) -> IndicatorsReport:
+        """Indicators and open questions ranked by expected information about the answer.
+
+        From the published fit's P(h | E) when it is of the current spec, else an exact pass
+        computed here (pooled over the analysts). Writes nothing.
+        """
+        import numpy as np
+
+        from forecast.report.questions import IndicatorsReport
+
+        spec = self.load()
+        stored = self._published_summary(spec)
+        items = spec.indicators + tuple(q for q in spec.questions if q.resolution is None)
+        if stored is not None:
+            means = {row["hypothesis"]: row["mean"] for row in stored["hypotheses"]}
+            posterior = np.array([means[h] for h in spec.hypothesis_ids])
+            basis = f"P(h | E) of the published fit, evidence as of {stored['as_of']}"
+        else:
+            posterior, _, pooled = _exact_posterior(spec, seed)
+            basis = "P(h | E) from an exact pass" + (", pooled" if pooled else "")
+        return IndicatorsReport(spec.name, spec.hypothesis_ids, posterior, items, basis)
+
+    def _published_summary(self, spec: Spec) -> dict[str, Any] | None:
+        """The published summary.json when it is of exactly this spec, else None."""
+        from forecast.errors import ResultsError
+        from forecast.store.results import load_summary
+
+        try:
+            summary = load_summary(self.layout, spec.name)
+        except (ResultsError, ValueError):
+            return None
+        return summary if summary.get("spec_sha256") == spec.sha256 else None
+
     def judge_template(self, out: Path | str, *, blind: bool = False, force: bool = False) -> Path:
         """Write a judgment file ready to fill to ``out``; return its path.
 
@@ -357,6 +412,75 @@ class Project:
         from forecast.store.history import verify
 
         return verify(self.layout)
+
+
+def _exact_posterior(spec: Spec, seed: int) -> tuple[Any, dict[str, Any], bool]:
+    """P(h | E) from the exact engine, pooled over the analysts; their exact results by id."""
+    from forecast.analysis.analysts import analyst_posteriors
+    from forecast.model.exact import exact_posterior
+    from forecast.model.likelihood import evidence_arrays
+
+    arrays = evidence_arrays(spec)
+    exact = exact_posterior(arrays, seed=seed)
+    if not spec.analysts:
+        return exact.posterior, {EVIDENCE_ANALYST: exact}, False
+    pooled = analyst_posteriors(spec, arrays, exact, seed=seed)
+    return pooled.pooled, pooled.exact_by_analyst(), True
+
+
+def _exact_questions(spec: Spec, seed: int) -> Any:
+    """The questions' forecasts from an exact pass: no draws, so no spread over them."""
+    from forecast.analysis.questions import forecasts, thetas
+    from forecast.analysis.robustness import forecast_ranges
+    from forecast.report.questions import QuestionsReport
+
+    posterior, exacts, pooled = _exact_posterior(spec, seed)
+    bands, method = (
+        forecast_ranges(spec, thetas(spec.questions), exacts=exacts, seed=seed)
+        if spec.questions
+        else (None, "exact")
+    )
+    return QuestionsReport(
+        spec.name,
+        forecasts(spec, posterior, evidence_bands=bands) if spec.questions else (),
+        basis=(
+            "computed now with the exact engine (no published fit has forecast these "
+            f"questions), evidence as of {spec.as_of()}"
+        ),
+        band_method=method,
+        pooled=pooled,
+    )
+
+
+def _fit_questions(report: Any, seed: int) -> Any:
+    """The questions' forecasts from a fit: its P(h | E), its draws, its exact nodes."""
+    import numpy as np
+
+    from forecast.analysis.questions import forecasts, thetas
+    from forecast.analysis.robustness import forecast_ranges
+    from forecast.report.questions import QuestionsReport
+
+    result = report.result
+    spec = result.spec
+    posterior = report.table()["mean"].to_numpy(dtype=float)
+    pooled = report.analysts
+    draws = None
+    if pooled is not None:
+        draws = pooled.pooled_draws()
+        exacts = pooled.exact_by_analyst()
+    else:
+        exacts = {EVIDENCE_ANALYST: result.exact}
+        if result.idata is not None:
+            values = result.idata.posterior["p_H"].values.reshape(-1, len(spec.hypotheses))
+            draws = (values, np.full(len(values), 1.0 / len(values)))
+    bands, method = forecast_ranges(spec, thetas(spec.questions), exacts=exacts, seed=seed)
+    return QuestionsReport(
+        spec.name,
+        forecasts(spec, posterior, draws=draws, evidence_bands=bands),
+        basis=f"from this fit ({result.method}), evidence as of {spec.as_of()}",
+        band_method=method,
+        pooled=pooled is not None,
+    )
 
 
 def _analysts(result: Any, seed: int, say: Progress) -> tuple[Any, Any]:

@@ -273,6 +273,30 @@ def judges(
         _print(_open(project, model).judges(seed=seed), format)
 
 
+@app.command()
+def questions(
+    project: ProjectOption = None,
+    model: ModelOption = None,
+    seed: SeedOption = DEFAULT_SEED,
+    format: FormatOption = "table",
+) -> None:
+    """Forecast questions: P(yes) with its word, spreads, drivers and resolution."""
+    with _errors_to_exit_codes():
+        _print(_open(project, model).questions(seed=seed), format)
+
+
+@app.command()
+def indicators(
+    project: ProjectOption = None,
+    model: ModelOption = None,
+    seed: SeedOption = DEFAULT_SEED,
+    format: FormatOption = "table",
+) -> None:
+    """What to watch or collect next: indicators and open questions by information gain."""
+    with _errors_to_exit_codes():
+        _print(_open(project, model).indicators(seed=seed), format)
+
+
 judge_app = typer.Typer(help="Judgments of further analysts: templates to fill.")
 app.add_typer(judge_app, name="judge")
 

@@ -116,6 +116,14 @@ OPINION_LR_CAP = 3.0
 #: hypotheses: a thesis split into five claims is still one opinion.
 SOURCE_OPINION_LR_CAP = 4.0
 
+#: Each P(yes | h) of a forecast question or indicator lies in this range: a forecast of
+#: certainty scores minus infinity when wrong, and its outcome would rule hypotheses out.
+FORECAST_RANGE = (0.01, 0.99)
+
+#: Items the greedy "what to watch next" order picks at most: the outcomes of the picked items
+#: are summed over exactly, and their combinations double with each pick.
+GREEDY_INDICATORS_MAX = 12
+
 #: Priors must sum to 1 within this tolerance.
 PRIOR_SUM_TOLERANCE = 1e-9
 

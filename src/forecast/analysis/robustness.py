@@ -409,6 +409,41 @@ def sensitivity(
     )
 
 
+def forecast_ranges(
+    spec: Spec,
+    q: np.ndarray,
+    *,
+    exacts: dict[str, ExactResult] | None = None,
+    seed: int | None = None,
+) -> tuple[np.ndarray, str]:
+    """[min, max] of each forecast sum_h P(h | E) q[k, h] over the evidence's judgment bands.
+
+    Every judgment at once at the end of its band that raises or lowers the forecast
+    (:func:`forecast_extremes` over :func:`_joint_extremes`), for each analyst's model; with
+    several analysts the pool's range is the mean of theirs, an outer bound. ``exacts`` holds
+    the analysts' exact results by id (the evidence files' under EVIDENCE_ANALYST).
+    """
+    known = exacts or {}
+    ranges, methods = [], set()
+    records: list[AnalystRecord | None] = [None, *sorted(spec.analysts, key=lambda a: a.id)]
+    for record in records:
+        arrays = evidence_arrays(spec)
+        if record is not None:
+            arrays = analyst_arrays(arrays, record)
+        exact = known.get(EVIDENCE_ANALYST if record is None else record.id)
+        if exact is None:
+            exact = exact_posterior(arrays, seed=seed or DEFAULT_SEED)
+        base = IntegratedFit(exact, arrays)
+        low, high, ties = judgment_bands(spec, arrays)
+        bands = fact_bands(spec, arrays)
+        if record is not None:
+            low, high, ties, bands = _analyst_bands(arrays, record, low, high, ties, bands)
+        found, method = _joint_extremes(arrays, base, low, high, bands, forecast_extremes(q))
+        ranges.append(found)
+        methods.add(method)
+    return np.mean(ranges, axis=0), "search" if "search" in methods else "exact"
+
+
 def _sensitivity(
     spec: Spec,
     arrays_of: Callable[[Spec], EvidenceArrays],
@@ -805,9 +840,66 @@ def _joint_range(
     upper end gives Z^hi, at its lower end Z^lo; then
     max P(h) = pi_h Z_h^hi / (pi_h Z_h^hi + sum_{g != h} pi_g Z_g^lo), and the minimum with hi
     and lo swapped. The facts' other values (if_true, if_false, and phi without the rule) are
-    searched over their bands' vertices: all of them when there are at most
-    JOINT_VERTICES_MAX values ("exact"), else coordinate by coordinate ("search", a lower
-    bound on the range's width). Where cells are tied this is an outer bound.
+    searched over their bands' vertices (:func:`_joint_extremes`). Where cells are tied this is
+    an outer bound.
+    """
+    return _joint_extremes(arrays, base, low, high, bands, _posterior_extremes)
+
+
+def _posterior_extremes(log_hi: np.ndarray, log_lo: np.ndarray) -> np.ndarray:
+    """(H, 2): min and max of each P(h) given log pi Z at the upper and lower ends."""
+    n_hyp = len(log_hi)
+    out = np.empty((n_hyp, 2))
+    for h in range(n_hyp):
+        others = np.arange(n_hyp) != h
+        # 1 / (1 + exp(x)) written as exp(-log(1 + exp(x))), which never overflows.
+        out[h, 1] = np.exp(-np.logaddexp(0.0, np.logaddexp.reduce(log_lo[others]) - log_hi[h]))
+        out[h, 0] = np.exp(-np.logaddexp(0.0, np.logaddexp.reduce(log_hi[others]) - log_lo[h]))
+    return out
+
+
+def forecast_extremes(q: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """An objective for :func:`_joint_extremes`: min and max of sum_h P(h) q[k, h], (K, 2).
+
+    P(yes) = sum_h pi_h Z_h q_h / sum_h pi_h Z_h is linear-fractional in Z, so over the box
+    Z_h in [Z_h^lo, Z_h^hi] its maximum puts Z_h at the top exactly where q_h exceeds the
+    maximum itself: some set of the hypotheses with the largest q at their upper ends, the rest
+    at their lower. Trying each such set (H + 1 of them, and as many for the minimum) is exact.
+    """
+    q = np.atleast_2d(q)
+
+    def objective(log_hi: np.ndarray, log_lo: np.ndarray) -> np.ndarray:
+        shift = max(log_hi.max(), log_lo.max())
+        hi, lo = np.exp(log_hi - shift), np.exp(log_lo - shift)
+        out = np.empty((len(q), 2))
+        for k, row in enumerate(q):
+            values = []
+            for order in (np.argsort(-row), np.argsort(row)):
+                for top in range(len(row) + 1):
+                    mass = lo.copy()
+                    mass[order[:top]] = hi[order[:top]]
+                    values.append(float(mass @ row / mass.sum()))
+            out[k] = min(values), max(values)
+        return out
+
+    return objective
+
+
+def _joint_extremes(
+    arrays: EvidenceArrays,
+    base: IntegratedFit,
+    low: np.ndarray,
+    high: np.ndarray,
+    bands: FactBands,
+    objective: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, str]:
+    """[min, max] of each value ``objective`` makes of log pi Z^hi and log pi Z^lo, (K, 2).
+
+    Z^hi has every claim's theta, and the phi of every fact under the monotone rule, at its
+    upper end; Z^lo at its lower end. The facts' other values (if_true, if_false, and phi
+    without the rule) are searched over their bands' vertices: all of them when there are at
+    most JOINT_VERTICES_MAX values ("exact"), else coordinate by coordinate ("search", a lower
+    bound on the range's width).
     """
     terms_high, terms_low = base.plain_terms_for([high, low])
     phi, if_true, if_false = bands.points(arrays)
@@ -815,7 +907,6 @@ def _joint_range(
     phi_up = np.where(monotone, bands.phi_high, phi)
     phi_down = np.where(monotone, bands.phi_low, phi)
     searched = bands.searched()
-    n_hyp = len(arrays.hypothesis_ids)
 
     def extremes(vertex: tuple[int, ...]) -> np.ndarray:
         up, down = phi_up.copy(), phi_down.copy()
@@ -830,33 +921,28 @@ def _joint_range(
                 p0[row] = bands.if_false[row, end]
         log_hi = arrays.log_prior + base.log_z_with(terms_high, (up, p1, p0))
         log_lo = arrays.log_prior + base.log_z_with(terms_low, (down, p1, p0))
-        out = np.empty((n_hyp, 2))
-        for h in range(n_hyp):
-            others = np.arange(n_hyp) != h
-            # 1 / (1 + exp(x)) written as exp(-log(1 + exp(x))), which never overflows.
-            out[h, 1] = np.exp(-np.logaddexp(0.0, np.logaddexp.reduce(log_lo[others]) - log_hi[h]))
-            out[h, 0] = np.exp(-np.logaddexp(0.0, np.logaddexp.reduce(log_hi[others]) - log_lo[h]))
-        return out
+        return objective(log_hi, log_lo)
 
     if len(searched) <= JOINT_VERTICES_MAX:
         found = np.stack([extremes(v) for v in itertools.product((0, 1), repeat=len(searched))])
         return np.stack([found[:, :, 0].min(0), found[:, :, 1].max(0)], axis=1), "exact"
-    out = np.empty((n_hyp, 2))
-    for h in range(n_hyp):
+    n_values = len(extremes((0,) * len(searched)))
+    out = np.empty((n_values, 2))
+    for k in range(n_values):
         for side, sign in ((0, -1.0), (1, 1.0)):
             vertex = [0] * len(searched)
-            best = sign * extremes(tuple(vertex))[h, side]
+            best = sign * extremes(tuple(vertex))[k, side]
             improved = True
             while improved:
                 improved = False
                 for i in range(len(vertex)):
                     vertex[i] = 1 - vertex[i]
-                    value = sign * extremes(tuple(vertex))[h, side]
+                    value = sign * extremes(tuple(vertex))[k, side]
                     if value > best:
                         best, improved = value, True
                     else:
                         vertex[i] = 1 - vertex[i]
-            out[h, side] = sign * best
+            out[k, side] = sign * best
     return out, "search"
 
 

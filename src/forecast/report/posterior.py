@@ -92,6 +92,9 @@ class FitReport(Report):
     analysts: Any = None
     #: Where the analysts disagree (:class:`~forecast.report.judges.JudgesReport`), or None.
     judges: Any = None
+    #: The forecast questions' forecasts (:class:`~forecast.report.questions.QuestionsReport`),
+    #: or None when the model has none.
+    questions: Any = None
 
     def with_outcome(self, *, published: Path, recovered: tuple[str, ...]) -> FitReport:
         """The same report, saying where it was published and what recovery repaired."""
@@ -246,6 +249,8 @@ class FitReport(Report):
             out["analysts"] = self.analyst_records()
         if self.judges is not None:
             out["judges"] = self.judges.to_dict()
+        if self.questions is not None:
+            out["questions"] = self.questions.to_dict()
         if self.sensitivity is not None:
             out["robustness"] = self.sensitivity_report().to_dict()
         return out

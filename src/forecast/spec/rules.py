@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from forecast.constants import (
     EVIDENCE_ANALYST,
+    FORECAST_RANGE,
     ID_PATTERN,
     IF_FALSE_KEY,
     IF_TRUE_KEY,
@@ -62,6 +63,8 @@ from forecast.spec.schema import (
     Judgment,
     JudgmentFile,
     ModelFile,
+    Question,
+    QuestionRecord,
     SourceRecord,
     Spec,
     Where,
@@ -284,6 +287,7 @@ class _Registries:
     #: The claim each attestation attests (inline under the claim, or by its ``claim:``).
     claim_of: dict[str, str]
     facts: dict[str, _Entry] = field(default_factory=dict)
+    indicators: dict[str, _Entry] = field(default_factory=dict)
 
     @property
     def model(self) -> ModelFile:
@@ -489,6 +493,7 @@ def _resolve(
         return None
     model = registries.model
     facts = _fact_records(registries, resolved)
+    questions, indicators = _question_records(registries, question_thetas)
     analysts = _analysts(checker, registries, resolved, claims, judgment_inputs)
     if checker.problems:
         return None
@@ -509,7 +514,62 @@ def _resolve(
         evidence_judged_by=tuple(
             sorted({f.parsed.judged_by for f in files if isinstance(f.parsed, EvidenceFile)})
         ),
+        questions=questions,
+        indicators=indicators,
     )
+
+
+def _question_records(
+    registries: _Registries, thetas: dict[str, Theta | None]
+) -> tuple[tuple[QuestionRecord, ...], tuple[QuestionRecord, ...]]:
+    """The questions, with their resolutions from outcome claims, and the indicators."""
+    resolutions = {
+        e.item.question: e.item
+        for e in registries.claims.values()
+        if e.item.kind == "outcome" and e.item.question is not None
+    }
+    questions = []
+    for qid, entry in registries.questions.items():
+        theta = thetas[qid]
+        assert theta is not None
+        q: Question = entry.item
+        outcome = resolutions.get(qid)
+        questions.append(
+            QuestionRecord(
+                id=qid,
+                kind="question",
+                text=q.text,
+                theta=theta[0],
+                theta_low=theta[1],
+                theta_high=theta[2],
+                where=entry.where,
+                rationales=dict(q.rationales),
+                criteria=q.criteria,
+                opened=q.opened,
+                written_on=q.written_on,
+                resolve_by=q.resolve_by,
+                resolution=None if outcome is None else outcome.resolution,
+                resolved_on=None if outcome is None else outcome.date,
+            )
+        )
+    indicators = []
+    for iid, entry in registries.indicators.items():
+        theta = thetas[iid]
+        assert theta is not None
+        rationale = entry.item.rationale
+        indicators.append(
+            QuestionRecord(
+                id=iid,
+                kind="indicator",
+                text=entry.item.text,
+                theta=theta[0],
+                theta_low=theta[1],
+                theta_high=theta[2],
+                where=entry.where,
+                rationales={} if rationale is None else {"all": rationale},
+            )
+        )
+    return tuple(questions), tuple(indicators)
 
 
 # --- ids ----------------------------------------------------------------------------------
@@ -547,6 +607,14 @@ def _index(checker: _Checker, model_file: _File, files: list[_File]) -> _Registr
         (_Entry(q, model_file, ("questions", i)) for i, q in enumerate(model.questions)),
         "question",
     )
+    indicators = checker.registry(
+        (_Entry(x, model_file, ("indicators", i)) for i, x in enumerate(model.indicators)),
+        "indicator",
+    )
+    for iid, entry in indicators.items():
+        if iid in questions:
+            where = questions[iid].where
+            checker.add(entry.problem("id", f"indicator id {iid!r} is a question's, at {where}"))
     claims = checker.registry(
         (
             _Entry(c, f, ("claims", i))
@@ -572,6 +640,7 @@ def _index(checker: _Checker, model_file: _File, files: list[_File]) -> _Registr
         attestations,
         claim_of,
         facts,
+        indicators,
     )
 
 
@@ -708,12 +777,74 @@ def _judgment_vectors(
 
 
 def _question_judgments(checker: _Checker, registries: _Registries) -> dict[str, Theta | None]:
-    """P(yes | h) of every question (None where its judgments are in error)."""
+    """P(yes | h) of every question and indicator (None where its judgments are in error).
+
+    Each value, and each end of a range, lies in FORECAST_RANGE: a forecast of certainty
+    scores minus infinity when wrong, and its outcome would rule hypotheses out.
+    """
     hypotheses = registries.model.hypotheses
-    return {
-        qid: _judgment_vectors(checker, entry, entry.item.judgments, hypotheses, "question")
-        for qid, entry in registries.questions.items()
-    }
+    ids = [h.id for h in hypotheses]
+    low_bound, high_bound = FORECAST_RANGE
+    out: dict[str, Theta | None] = {}
+    for what, entries in (("question", registries.questions), ("indicator", registries.indicators)):
+        for qid, entry in entries.items():
+            theta = _judgment_vectors(checker, entry, entry.item.judgments, hypotheses, what)
+            if theta is not None:
+                outside = sorted(
+                    {
+                        ids[h]
+                        for vector in theta
+                        for h, value in enumerate(vector)
+                        if not low_bound <= value <= high_bound
+                    },
+                    key=ids.index,
+                )
+                if outside:
+                    checker.add(
+                        entry.problem(
+                            "judgments",
+                            f"P(yes | h) for {', '.join(outside)} lies outside "
+                            f"[{low_bound}, {high_bound}]: a forecast of certainty scores minus "
+                            "infinity when wrong, and its outcome would rule hypotheses out",
+                        )
+                    )
+                    theta = None
+            out[qid] = theta
+            if what == "question":
+                _check_question_fields(checker, entry, ids)
+            elif entry.item.rationale is None:
+                checker.warnings.append(entry.problem("rationale", "indicator has no rationale"))
+    return out
+
+
+def _check_question_fields(checker: _Checker, entry: _Entry, ids: list[str]) -> None:
+    """Rationales name hypotheses; opened is not after resolve_by; warn at missing fields."""
+    question: Question = entry.item
+    for key in question.rationales:
+        if key not in ids:
+            checker.add(entry.problem(("rationales", key), _unknown("hypothesis", key, ids)))
+    if question.opened is not None and question.opened > question.resolve_by:
+        checker.add(
+            entry.problem(
+                "opened", f"opened {question.opened} is after resolve_by {question.resolve_by}"
+            )
+        )
+    missing = [
+        name for name in ("criteria", "opened", "written_on") if getattr(question, name) is None
+    ]
+    unexplained = [h for h in ids if h not in question.rationales]
+    if unexplained and len(unexplained) < len(ids):
+        missing.append(f"rationales for {', '.join(unexplained)}")
+    elif unexplained:
+        missing.append("rationales")
+    if missing:
+        checker.warnings.append(
+            entry.problem(
+                (),
+                f"question has no {', no '.join(missing)}: a stranger could not resolve it, or "
+                "its forecast could not be placed in time",
+            )
+        )
 
 
 def _claim_judgments(

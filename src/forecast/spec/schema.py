@@ -234,12 +234,30 @@ class Window(Schema):
 
 
 class Question(Schema):
-    """A forecast question; resolving it adds an ``outcome`` claim."""
+    """A forecast question; resolving it adds an ``outcome`` claim.
+
+    ``criteria``, ``opened``, ``written_on`` and ``rationales`` are optional so that older
+    model files load; ``forecast check`` warns at a question without them, since a stranger
+    could not resolve it or place its forecast in time.
+    """
 
     id: Id
     text: Text
     resolve_by: IsoDate
     judgments: dict[str, JudgmentValue]
+    criteria: Text | None = None
+    opened: IsoDate | None = None
+    written_on: IsoDate | None = None
+    rationales: dict[str, Text] = {}
+
+
+class Indicator(Schema):
+    """Something to watch or collect: P(observed | h) per hypothesis; never resolved."""
+
+    id: Id
+    text: Text
+    judgments: dict[str, JudgmentValue]
+    rationale: Text | None = None
 
 
 class ModelFile(Schema):
@@ -254,6 +272,7 @@ class ModelFile(Schema):
     documents: list[Document] = []
     sources: list[Source] = []
     questions: list[Question] = []
+    indicators: list[Indicator] = []
     facts: list[Fact] = []
 
 
@@ -528,6 +547,45 @@ class FactRecord:
 
 
 @dataclass(frozen=True)
+class QuestionRecord:
+    """A validated forecast question or indicator: P(yes | h) in hypothesis order.
+
+    ``theta_low`` and ``theta_high`` are the written ranges' ends (equal for a number or a
+    word); ``resolution`` is "yes" or "no" once an outcome claim resolves the question.
+    An indicator has no ``resolve_by``, ``opened``, ``written_on`` or ``criteria``.
+    """
+
+    id: str
+    kind: Literal["question", "indicator"]
+    text: str
+    theta: tuple[float, ...]
+    theta_low: tuple[float, ...]
+    theta_high: tuple[float, ...]
+    where: Where
+    rationales: dict[str, str] = dataclass_field(default_factory=dict)
+    criteria: str | None = None
+    opened: dt.date | None = None
+    written_on: dt.date | None = None
+    resolve_by: dt.date | None = None
+    resolution: str | None = None
+    resolved_on: dt.date | None = None
+
+    @property
+    def version(self) -> str:
+        """sha256 of the wording and the judgments: a change to either is a new version."""
+        import hashlib
+        import json
+
+        payload = {
+            "text": self.text,
+            "criteria": self.criteria,
+            "resolve_by": None if self.resolve_by is None else self.resolve_by.isoformat(),
+            "theta": [self.theta, self.theta_low, self.theta_high],
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
 class AnalystRecord:
     """One analyst's judgments from ``judgments/<id>.yaml``, validated.
 
@@ -576,6 +634,9 @@ class Spec:
     analysts: tuple[AnalystRecord, ...] = ()
     #: The evidence files' ``judged_by`` values, the evidence analyst's names.
     evidence_judged_by: tuple[str, ...] = ()
+    #: Forecast questions and indicators of the model file, in file order.
+    questions: tuple[QuestionRecord, ...] = ()
+    indicators: tuple[QuestionRecord, ...] = ()
 
     @property
     def hypothesis_ids(self) -> tuple[str, ...]:

@@ -130,6 +130,8 @@ def _write_run(report: FitReport, run_dir: Path, *, plots: bool) -> None:
         table.to_csv(run_dir / "sensitivity.csv", float_format="%.6g")
     if report.judges is not None:
         report.judges.table().to_csv(run_dir / "judges.csv", float_format="%.6g")
+    if report.questions is not None:
+        report.questions.table().to_csv(run_dir / "questions.csv", float_format="%.6g")
     summary = report.to_dict()
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     (run_dir / "report.txt").write_text(report.text() + "\n")
