@@ -11,7 +11,8 @@ start-up of (f) `forecast --help` and (g) `forecast check` on the seed model, an
 peak memory (``--no-scale`` leaves (h) out), and (j) `forecast sensitivity` on the 1000-claim
 model, and on the seed model with one further analyst (3 in all with its second analyst;
 benchmarks/synthetic.py) (k)
-`forecast judges` and (m) `forecast fit`. ``--only a,b,c`` times some jobs alone.
+`forecast judges` and (m) `forecast fit`, and (n) `forecast questions` and (o) `forecast
+indicators` on a copy never fitted. ``--only a,b,c`` times some jobs alone.
 Each job runs once to warm caches, then ``--repeat`` times, all jobs in turns so that a drifting
 machine slows them alike; the median is reported.
 """
@@ -118,6 +119,7 @@ def main() -> None:
             shutil.rmtree(scale)
         seed = copy_seed_project(tmp / "seed")
         judged = copy_seed_project(tmp / "judged")
+        asked = copy_seed_project(tmp / "asked")  # never fitted: questions compute their own
         write_analysts(judged, 1)  # with the seed's own second analyst, 3 in all
         synthetic = tmp / "synthetic"
         write_project(synthetic, claims=1000, hypotheses=10, sources=20)
@@ -131,6 +133,8 @@ def main() -> None:
             "j": ([*FORECAST, "sensitivity", "--format", "csv"], synthetic),
             "k": ([*FORECAST, "judges"], judged),
             "m": ([*FORECAST, "fit", "--no-plots"], judged),
+            "n": ([*FORECAST, "questions"], asked),
+            "o": ([*FORECAST, "indicators"], asked),
             "f": ([*FORECAST, "--help"], seed),
             "g": ([*FORECAST, "check"], seed),
         }
@@ -160,6 +164,8 @@ def main() -> None:
         "j": "forecast sensitivity (1000 claims x 10 hypotheses x 20 sources)",
         "k": "forecast judges (seed model, 3 analysts)",
         "m": "forecast fit (seed model, 3 analysts)",
+        "n": "forecast questions (seed model, no published fit: its own exact pass)",
+        "o": "forecast indicators (seed model, no published fit)",
         "e": "forecast update --dry-run (one new claim, seed model)",
         "f": "forecast --help",
         "g": "forecast check (seed model)",
@@ -196,6 +202,9 @@ def main() -> None:
         lines.append(f"- k/c = {figures['k'] / figures['c']:.2f} (target <= 3)")
     if "m" in figures:
         lines.append(f"- m/a = {figures['m'] / a:.2f} (fit with 3 analysts; target <= 3)")
+    for key in ("n", "o"):
+        if key in figures and "c" in figures:
+            lines.append(f"- {key}/c = {figures[key] / figures['c']:.2f} (target <= 1)")
     if "e" in figures and "b" in figures:
         lines.append(
             f"- e/b = {figures['e'] / figures['b']:.2f} (one-claim update against a full fit)"

@@ -445,3 +445,27 @@ def test_indicators_rank_indicators_and_open_questions(mini_project, cli):
     )
     text = cli("indicators").stdout
     assert "The gain assumes the outcome is observed without error." in text
+
+
+def test_the_seed_questions_are_complete_and_include_the_texts_predictions():
+    import datetime as dt
+
+    from conftest import REPO
+
+    spec = load_spec(REPO / "models" / "azerbaijan-2025.yaml")
+    assert not [w for w in spec.warnings if "questions" in str(w) or "indicators" in str(w)]
+    retrospective = [
+        q
+        for q in spec.questions
+        if q.opened == dt.date(2025, 7, 5) and q.resolve_by == dt.date(2025, 12, 31)
+    ]
+    forward = [q for q in spec.questions if q.resolve_by.year == 2027 and q.opened == q.written_on]
+    assert len(retrospective) >= 8 and len(forward) >= 4
+    assert all(q.written_on > q.opened for q in retrospective)
+    for q in spec.questions:
+        assert q.criteria and set(q.rationales) == set(spec.hypothesis_ids), q.id
+    # The predictions the seed texts make: a leaders' call, a peace deal, the schools, Syunik.
+    ids = " ".join(q.id for q in retrospective)
+    for topic in ("putin-aliyev", "peace-deal", "russian-schools", "syunik"):
+        assert topic in ids, topic
+    assert len(spec.indicators) >= 5

@@ -871,16 +871,17 @@ def forecast_extremes(q: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.nd
     def objective(log_hi: np.ndarray, log_lo: np.ndarray) -> np.ndarray:
         shift = max(log_hi.max(), log_lo.max())
         hi, lo = np.exp(log_hi - shift), np.exp(log_lo - shift)
-        out = np.empty((len(q), 2))
-        for k, row in enumerate(q):
-            values = []
-            for order in (np.argsort(-row), np.argsort(row)):
-                for top in range(len(row) + 1):
-                    mass = lo.copy()
-                    mass[order[:top]] = hi[order[:top]]
-                    values.append(float(mass @ row / mass.sum()))
-            out[k] = min(values), max(values)
-        return out
+        lift = hi - lo
+        values = []
+        for order in (np.argsort(-q, axis=1), np.argsort(q, axis=1)):
+            # Raising the first k hypotheses of each row's order to their tops, k = 0..H.
+            raised = np.cumsum(lift[order] * np.take_along_axis(q, order, axis=1), axis=1)
+            weight = np.cumsum(lift[order], axis=1)
+            numerator = np.concatenate([np.zeros((len(q), 1)), raised], axis=1) + (q @ lo)[:, None]
+            denominator = np.concatenate([np.zeros((len(q), 1)), weight], axis=1) + lo.sum()
+            values.append(numerator / denominator)
+        both = np.concatenate(values, axis=1)
+        return np.stack([both.min(axis=1), both.max(axis=1)], axis=1)
 
     return objective
 

@@ -204,15 +204,16 @@ class IndicatorsReport(Report):
             return f"{self.model} has no indicators and no open questions to rank."
         gains = self._gains()
         q = thetas(self.items)
+        width = max(len(item.id) for item in self.items)
         lines = [
             f"What to watch or collect next in {self.model}: expected information about the "
             f"answer from observing each item, in bits ({self.basis}).",
-            f"  {'rank':>4}  {'item':<36} {'kind':<9} {'bits':>6}  {'P(yes)':>7}",
+            f"  {'rank':>4}  {'item':<{width}}  {'kind':<9} {'bits':>6}  {'P(yes)':>7}",
         ]
         for rank, k in enumerate(np.argsort(-gains, kind="stable"), 1):
             item = self.items[k]
             lines.append(
-                f"  {rank:>4}  {item.id:<36} {item.kind:<9} {gains[k]:>6.3f}  "
+                f"  {rank:>4}  {item.id:<{width}}  {item.kind:<9} {gains[k]:>6.3f}  "
                 f"{percent(float(q[k] @ self.posterior)):>7}"
             )
         greedy = ", ".join(f"{self.items[k].id} {gain:.3f}" for k, gain in self._greedy())
