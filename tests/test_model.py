@@ -142,13 +142,18 @@ def test_copy_attributed_to_an_independent_source_does_move_the_posterior(seed_p
 
     base = exact_posterior(evidence_arrays(load_spec(seed_project / "models/azerbaijan-2025.yaml")))
     model = seed_project / "models/azerbaijan-2025.yaml"
-    text = model.read_text()
-    text = text.replace("    derived_from: nc-powerplay\n", "")
-    text += (
-        "  - id: independent\n    name: An independent reporter\n    grade: D\n"
-        "    grade_rationale: Control for the copy test.\n"
+    data = yaml.safe_load(model.read_text())
+    for document in data["documents"]:
+        document.pop("derived_from", None)
+    data["sources"].append(
+        {
+            "id": "independent",
+            "name": "An independent reporter",
+            "grade": "D",
+            "grade_rationale": "Control for the copy test.",
+        }
     )
-    model.write_text(text)
+    model.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     restating = 0
     for path in (seed_project / "evidence").glob("*.yaml"):
         data = yaml.safe_load(path.read_text())
