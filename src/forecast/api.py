@@ -430,56 +430,55 @@ def _exact_posterior(spec: Spec, seed: int) -> tuple[Any, dict[str, Any], bool]:
 
 def _exact_questions(spec: Spec, seed: int) -> Any:
     """The questions' forecasts from an exact pass: no draws, so no spread over them."""
-    from forecast.analysis.questions import forecasts, thetas
-    from forecast.analysis.robustness import forecast_ranges
-    from forecast.report.questions import QuestionsReport
-
     posterior, exacts, pooled = _exact_posterior(spec, seed)
-    bands, method = (
-        forecast_ranges(spec, thetas(spec.questions), exacts=exacts, seed=seed)
-        if spec.questions
-        else (None, "exact")
-    )
-    return QuestionsReport(
-        spec.name,
-        forecasts(spec, posterior, evidence_bands=bands) if spec.questions else (),
-        basis=(
-            "computed now with the exact engine (no published fit has forecast these "
-            f"questions), evidence as of {spec.as_of()}"
-        ),
-        band_method=method,
-        pooled=pooled,
-    )
+    basis = "computed now with the exact engine (no published fit has forecast these questions)"
+    return _questions_report(spec, posterior, None, exacts, pooled, basis, seed)
 
 
 def _fit_questions(report: Any, seed: int) -> Any:
     """The questions' forecasts from a fit: its P(h | E), its draws, its exact nodes."""
     import numpy as np
 
+    result = report.result
+    spec = result.spec
+    pooled = report.analysts
+    if pooled is not None:
+        draws, exacts = pooled.pooled_draws(), pooled.exact_by_analyst()
+    else:
+        draws, exacts = None, {EVIDENCE_ANALYST: result.exact}
+        if result.idata is not None:
+            values = result.idata.posterior["p_H"].values.reshape(-1, len(spec.hypotheses))
+            draws = (values, np.full(len(values), 1.0 / len(values)))
+    posterior = report.table()["mean"].to_numpy(dtype=float)
+    basis = f"from this fit ({result.method})"
+    return _questions_report(spec, posterior, draws, exacts, pooled is not None, basis, seed)
+
+
+def _questions_report(
+    spec: Spec,
+    posterior: Any,
+    draws: Any,
+    exacts: dict[str, Any],
+    pooled: bool,
+    basis: str,
+    seed: int,
+) -> Any:
+    """Every question's forecast, with the evidence band from the analysts' exact nodes."""
     from forecast.analysis.questions import forecasts, thetas
     from forecast.analysis.robustness import forecast_ranges
     from forecast.report.questions import QuestionsReport
 
-    result = report.result
-    spec = result.spec
-    posterior = report.table()["mean"].to_numpy(dtype=float)
-    pooled = report.analysts
-    draws = None
-    if pooled is not None:
-        draws = pooled.pooled_draws()
-        exacts = pooled.exact_by_analyst()
-    else:
-        exacts = {EVIDENCE_ANALYST: result.exact}
-        if result.idata is not None:
-            values = result.idata.posterior["p_H"].values.reshape(-1, len(spec.hypotheses))
-            draws = (values, np.full(len(values), 1.0 / len(values)))
-    bands, method = forecast_ranges(spec, thetas(spec.questions), exacts=exacts, seed=seed)
+    found: tuple[Any, ...] = ()
+    method = "exact"
+    if spec.questions:
+        bands, method = forecast_ranges(spec, thetas(spec.questions), exacts=exacts, seed=seed)
+        found = forecasts(spec, posterior, draws=draws, evidence_bands=bands)
     return QuestionsReport(
         spec.name,
-        forecasts(spec, posterior, draws=draws, evidence_bands=bands),
-        basis=f"from this fit ({result.method}), evidence as of {spec.as_of()}",
+        found,
+        basis=f"{basis}, evidence as of {spec.as_of()}",
         band_method=method,
-        pooled=pooled is not None,
+        pooled=pooled,
     )
 
 
