@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from forecast.report.judges import JudgesReport
     from forecast.report.posterior import FitReport
     from forecast.report.questions import IndicatorsReport, QuestionsReport
+    from forecast.report.score import ScoreReport
     from forecast.report.sensitivity import SensitivityReport
     from forecast.report.update import UpdateReport
     from forecast.spec.schema import Spec
@@ -153,7 +154,26 @@ class Project:
             say("Writing results…")
             staged = stage_results(report.result, self.layout, plots=plots, report=report)
             published = publish_fit(staged)
+            if judge is None:
+                self._record_forecasts(report)
         return report.with_outcome(published=published, recovered=recovered)
+
+    def _record_forecasts(self, report: Any) -> int:
+        """Append a forecast event per question whose spec or version is new; return how many.
+
+        After the results are published: a forecast cut off by an interrupt here is recorded
+        by the next fit, later, which only makes the firewall stricter.
+        """
+        if report.questions is None:
+            return 0
+        from forecast.store.forecasts import FORECAST, forecast_bodies
+        from forecast.store.ledger import Ledger, now
+
+        with Ledger.open(self.layout) as ledger:
+            bodies = forecast_bodies(report.result.spec, report.questions, ledger.events(), now())
+            if bodies:
+                ledger.append(FORECAST, bodies)
+        return len(bodies)
 
     def _fit(
         self,
@@ -275,6 +295,8 @@ class Project:
                 return report
             say("Writing results…")
             fitted = FitReport(result, sensitivity=sensitivity, analysts=analysts, judges=judged)
+            if plan.after.questions:
+                fitted = replace(fitted, questions=_fit_questions(fitted, seed))
             after = posterior_summary(fitted.table())
             update_id = commit_update(
                 plan,
@@ -285,6 +307,7 @@ class Project:
                 fit_report=fitted,
                 report=replace(report, recovered=()).text(),
             )
+            self._record_forecasts(fitted)
         written = tuple(display_path(f.path) for f in plan.new_files)
         return report.recorded(update_id, written)
 
@@ -364,6 +387,64 @@ class Project:
             basis = "P(h | E) from an exact pass" + (", pooled" if pooled else "")
         return IndicatorsReport(spec.name, spec.hypothesis_ids, posterior, items, basis)
 
+    def resolve(
+        self,
+        question: str,
+        outcome: str,
+        date: Any,
+        *,
+        note: str | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    ) -> dict[str, Any]:
+        """Record that ``question`` resolved ``outcome`` ("yes" or "no") on ``date``.
+
+        ``date`` is when the outcome happened or became public. Appends one ``resolution``
+        event to the ledger, under the project lock, in one transaction; returns it. Refused
+        with :class:`~forecast.errors.UsageError`, nothing written: an unknown question, an
+        outcome other than yes or no, a question already resolved, a date before the question
+        opened or after today.
+        """
+        import datetime as dt
+
+        from forecast.store.forecasts import RESOLUTION, resolution_body
+        from forecast.store.ledger import Ledger, now, project_lock
+        from forecast.store.recovery import recover
+
+        when = _iso_date(date, "--date")
+        with project_lock(self.root, lock_timeout):
+            recover(self.layout)
+            spec = self.load()
+            events = []
+            if self.layout.ledger.exists():
+                with Ledger.read(self.layout) as ledger:
+                    events = ledger.events()
+            recorded_at = now()
+            today = dt.datetime.fromisoformat(recorded_at).date()
+            body = resolution_body(
+                spec, events, question, outcome, when, note, today=today, recorded_at=recorded_at
+            )
+            with Ledger.open(self.layout) as ledger:
+                ledger.append(RESOLUTION, [body])
+        return body
+
+    def score(self, *, retrospective: bool = False) -> ScoreReport:
+        """Score each resolved question's last forecast made before its outcome was known.
+
+        Retrospective questions are left out; with ``retrospective`` they are scored as a
+        backtest and labelled so. Writes nothing.
+        """
+        from forecast.report.score import ScoreReport
+        from forecast.store.forecasts import scored
+        from forecast.store.ledger import Ledger
+
+        spec = self.load()
+        events = []
+        if self.layout.ledger.exists():
+            with Ledger.read(self.layout) as ledger:
+                events = ledger.events()
+        return ScoreReport(spec.name, tuple(scored(events, retrospective=retrospective)),
+                           retrospective)  # fmt: skip
+
     def _published_summary(self, spec: Spec) -> dict[str, Any] | None:
         """The published summary.json when it is of exactly this spec, else None."""
         from forecast.errors import ResultsError
@@ -412,6 +493,18 @@ class Project:
         from forecast.store.history import verify
 
         return verify(self.layout)
+
+
+def _iso_date(value: Any, option: str) -> Any:
+    """A date, or an ISO date string, as a date; UsageError otherwise."""
+    import datetime as dt
+
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise UsageError(f"{option}: not a date YYYY-MM-DD: {value!r}") from None
 
 
 def _exact_posterior(spec: Spec, seed: int) -> tuple[Any, dict[str, Any], bool]:

@@ -297,6 +297,43 @@ def indicators(
         _print(_open(project, model).indicators(seed=seed), format)
 
 
+@app.command()
+def resolve(
+    question: Annotated[str, typer.Argument(help="The question's id.")],
+    outcome: Annotated[str, typer.Option("--outcome", help="yes or no.")],
+    date: Annotated[
+        str, typer.Option("--date", help="When the outcome happened or became public.")
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="A line on the source.")] = None,
+    project: ProjectOption = None,
+    model: ModelOption = None,
+) -> None:
+    """Record a question's outcome in the ledger (its forecasts become scorable)."""
+    with _errors_to_exit_codes():
+        body = _open(project, model).resolve(question, outcome, date, note=note)
+        typer.echo(
+            f"Resolved {body['question']}: {body['outcome']} on {body['date']} "
+            f"(recorded {body['recorded_at']})."
+        )
+
+
+@app.command()
+def score(
+    retrospective: Annotated[
+        bool,
+        typer.Option(
+            "--retrospective", help="Score retrospective questions as a backtest, not as skill."
+        ),
+    ] = False,
+    project: ProjectOption = None,
+    model: ModelOption = None,
+    format: FormatOption = "table",
+) -> None:
+    """Brier and log scores of the forecasts made before each outcome was known; calibration."""
+    with _errors_to_exit_codes():
+        _print(_open(project, model).score(retrospective=retrospective), format)
+
+
 judge_app = typer.Typer(help="Judgments of further analysts: templates to fill.")
 app.add_typer(judge_app, name="judge")
 

@@ -516,6 +516,12 @@ def _resolve(
         ),
         questions=questions,
         indicators=indicators,
+        judged_on=tuple(
+            sorted(
+                {f.parsed.judged_on for f in files if isinstance(f.parsed, EvidenceFile)}
+                | {a.judged_on for a in analysts}
+            )
+        ),
     )
 
 

@@ -637,6 +637,18 @@ class Spec:
     #: Forecast questions and indicators of the model file, in file order.
     questions: tuple[QuestionRecord, ...] = ()
     indicators: tuple[QuestionRecord, ...] = ()
+    #: Every ``judged_on`` of the evidence files and the judgment files.
+    judged_on: tuple[dt.date, ...] = ()
+
+    def evidence_cutoff(self) -> dt.date | None:
+        """The latest date of the documents the evidence uses; None if one is undated.
+
+        Computed, never typed: a forecast made from this spec could have known nothing later.
+        """
+        dates = [d.document.date for d in self.documents.values()]
+        if not dates or any(date is None for date in dates):
+            return None
+        return max(dates)
 
     @property
     def hypothesis_ids(self) -> tuple[str, ...]:

@@ -237,7 +237,7 @@ class Ledger:
                 raise LedgerError(self.display, "an unfinished update is in the journal")
             db.execute(
                 "INSERT INTO journal (id, started, files, results_run) VALUES (1, ?, ?, ?)",
-                (_now(), json.dumps(files), results_run),
+                (now(), json.dumps(files), results_run),
             )
 
     def pending(self) -> dict[str, Any] | None:
@@ -288,6 +288,12 @@ class Ledger:
             self._append(db, "update", {**record, "id": update_id})
             db.execute("DELETE FROM journal")
         return update_id
+
+    def append(self, kind: str, bodies: list[dict[str, Any]]) -> None:
+        """Append events of one kind (forecasts, a resolution) in one transaction."""
+        with self.transaction() as db:
+            for body in bodies:
+                self._append(db, kind, body)
 
     @staticmethod
     def _count(db: sqlite3.Connection, kind: str) -> int:
@@ -397,7 +403,8 @@ def _json(display: str, where: str, text: Any) -> Any:
         raise LedgerError(display, f"{where} is not valid JSON ({exc})") from None
 
 
-def _now() -> str:
+def now() -> str:
+    """The wall-clock time of a record, UTC, to the second."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 

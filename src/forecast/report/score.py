@@ -1,0 +1,177 @@
+"""``forecast score``: Brier and log scores of the forecasts the firewall lets be scored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from forecast.constants import ICD203_BANDS
+from forecast.report.base import Report
+from forecast.report.words import percent
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from forecast.store.forecasts import Scored
+
+#: Central probability of the Jeffreys interval for a bin's observed frequency.
+JEFFREYS_PROB = 0.95
+
+ONE_CASE = (
+    "The outcomes of one case all depend on the same unknown answer, so one case is close to a "
+    "single draw: calibration needs many cases."
+)
+BACKTEST = "written after the outcomes: not evidence of skill"
+
+
+@dataclass(frozen=True)
+class ScoreReport(Report):
+    """Every resolved question: its scored forecast, or why none could be scored."""
+
+    model: str
+    results: tuple[Scored, ...]
+    retrospective: bool = False
+
+    @property
+    def scored(self) -> tuple[Scored, ...]:
+        """The resolved questions with a forecast the firewall admits."""
+        return tuple(r for r in self.results if r.forecast is not None)
+
+    def summary(self) -> dict[str, Any]:
+        """Mean scores and skill against the uniform and the prior-only forecasts."""
+        rows = self.scored
+        if not rows:
+            return {"scored": 0}
+        brier = float(np.mean([r.brier for r in rows]))
+        log = float(np.mean([r.log_score for r in rows]))
+        prior_brier = float(np.mean([r.prior_brier for r in rows]))
+        prior_log = float(np.mean([r.prior_log_score for r in rows]))
+        hypotheses = sorted(rows[0].hypothesis_log_scores())
+        return {
+            "scored": len(rows),
+            "brier": brier,
+            "log_score_bits": log,
+            "brier_skill_vs_uniform": 1.0 - brier / 0.25,
+            "log_skill_vs_uniform_bits": log + 1.0,
+            "brier_skill_vs_prior": (None if prior_brier == 0 else 1.0 - brier / prior_brier),
+            "log_skill_vs_prior_bits": log - prior_log,
+            "hypothesis_log_scores_bits": {
+                h: float(sum(r.hypothesis_log_scores()[h] for r in rows)) for h in hypotheses
+            },
+        }
+
+    def calibration(self) -> list[dict[str, Any]]:
+        """Per ICD-203 band: count, mean forecast, observed frequency, Jeffreys interval."""
+        from scipy.stats import beta
+
+        out = []
+        for band in ICD203_BANDS:
+            last = band is ICD203_BANDS[-1]
+            rows = [
+                r
+                for r in self.scored
+                if band.low <= r.p_yes < band.high or (last and r.p_yes == band.high)
+            ]
+            if not rows:
+                continue
+            n, k = len(rows), sum(r.outcome for r in rows)
+            tail = (1 - JEFFREYS_PROB) / 2
+            out.append(
+                {
+                    "band": band.word,
+                    "count": n,
+                    "mean_forecast": float(np.mean([r.p_yes for r in rows])),
+                    "observed": k / n,
+                    "jeffreys_low": float(beta.ppf(tail, k + 0.5, n - k + 0.5)),
+                    "jeffreys_high": float(beta.ppf(1 - tail, k + 0.5, n - k + 0.5)),
+                }
+            )
+        return out
+
+    def text(self) -> str:
+        """Per question, then the summary, the calibration table and what it can show."""
+        label = f" ({BACKTEST})" if self.retrospective else ""
+        lines = [f"Scores of {self.model}{label}:"]
+        if not self.results:
+            lines.append("  no resolved question (forecast resolve QID --outcome yes|no --date D)")
+        for r in self.results:
+            outcome = "yes" if r.outcome else "no"
+            if r.forecast is None:
+                lines.append(f"  {r.question}: {outcome} on {r.date}; not scorable: {r.reason}")
+                continue
+            lines.append(
+                f"  {r.question}: {outcome} on {r.date}; forecast {percent(r.p_yes)} recorded "
+                f"{r.forecast['recorded_at']} (evidence to {r.forecast['evidence_cutoff']}); "
+                f"Brier {r.brier:.3f}, log score {r.log_score:+.2f} bits"
+            )
+        summary = self.summary()
+        if summary["scored"]:
+            prior_skill = summary["brier_skill_vs_prior"]
+            lines += [
+                "",
+                f"Over {summary['scored']} scored: Brier {summary['brier']:.3f} (uniform 0.25; "
+                f"skill {summary['brier_skill_vs_uniform']:+.2f}), log score "
+                f"{summary['log_score_bits']:+.2f} bits (uniform -1; skill "
+                f"{summary['log_skill_vs_uniform_bits']:+.2f} bits).",
+                "Against the prior-only forecast sum_h pi_h P(yes | h): Brier skill "
+                + ("—" if prior_skill is None else f"{prior_skill:+.2f}")
+                + f", log skill {summary['log_skill_vs_prior_bits']:+.2f} bits.",
+                "Each hypothesis' own forecasts, summed log score: "
+                + ", ".join(
+                    f"{h} {v:+.2f}" for h, v in summary["hypothesis_log_scores_bits"].items()
+                )
+                + " bits.",
+                "",
+                "Calibration (ICD-203 bands as bins; Jeffreys 95 % interval of the observed "
+                "frequency):",
+            ]
+            for row in self.calibration():
+                lines.append(
+                    f"  {row['band']:<22} n {row['count']:>3}  forecast "
+                    f"{percent(row['mean_forecast']):>6}  observed {percent(row['observed']):>6} "
+                    f"({percent(row['jeffreys_low'])} to {percent(row['jeffreys_high'])})"
+                )
+        lines.append(ONE_CASE)
+        return "\n".join(lines)
+
+    def table(self) -> pd.DataFrame:
+        """One row per resolved question."""
+        import pandas as pd
+
+        rows = []
+        for r in self.results:
+            row: dict[str, Any] = {
+                "question": r.question,
+                "outcome": r.outcome,
+                "date": r.date.isoformat(),
+                "scored": r.forecast is not None,
+                "reason": r.reason,
+            }
+            if r.forecast is not None:
+                row |= {
+                    "p_yes": r.p_yes,
+                    "recorded_at": r.forecast["recorded_at"],
+                    "evidence_cutoff": r.forecast["evidence_cutoff"],
+                    "brier": r.brier,
+                    "log_score_bits": r.log_score,
+                }
+            rows.append(row)
+        frame = pd.DataFrame(rows)
+        return frame.set_index("question") if rows else frame
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every resolved question, the summary and the calibration table."""
+        return {
+            "model": self.model,
+            "retrospective": self.retrospective,
+            "label": BACKTEST if self.retrospective else None,
+            "questions": [
+                {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+                for row in self.table().reset_index().to_dict(orient="records")
+            ],
+            "summary": self.summary(),
+            "calibration": self.calibration(),
+            "caution": ONE_CASE,
+        }

@@ -1,0 +1,220 @@
+"""Forecasts in the event log, `forecast resolve`, and scores behind the hindsight firewall."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from conftest import edit, tree_hash
+from forecast.store.forecasts import FORECAST, RESOLUTION, scored
+from forecast.store.ledger import Event
+from test_questions import M, add_question
+
+
+def _event(seq: int, kind: str, body: dict) -> Event:
+    return Event(seq, kind, body, "", "")
+
+
+def _forecast(p: float, recorded_at: str, cutoff: str | None, **extra) -> dict:
+    return {
+        "question": "q",
+        "version": "v1",
+        "spec_sha256": "s",
+        "recorded_at": recorded_at,
+        "evidence_cutoff": cutoff,
+        "latest_judged_on": None,
+        "retrospective": False,
+        "p_yes": p,
+        "prior_p_yes": 0.5,
+        "p_yes_given": {"a": 0.8, "b": 0.2},
+        **extra,
+    }
+
+
+def _resolution(outcome: str, date: str) -> dict:
+    return {"question": "q", "outcome": outcome, "date": date, "note": None, "version": "v1"}
+
+
+def test_brier_and_log_scores_are_the_hand_computed_ones():
+    from forecast.report.score import ScoreReport
+
+    events = [
+        _event(1, FORECAST, _forecast(0.7, "2025-03-01T10:00:00+00:00", "2025-02-20")),
+        _event(2, RESOLUTION, _resolution("no", "2025-04-01")),
+    ]
+    [result] = scored(events, retrospective=False)
+    assert result.brier == pytest.approx(0.49)  # (0.7 - 0)^2
+    assert result.log_score == pytest.approx(math.log2(0.3))
+    assert result.hypothesis_log_scores() == pytest.approx(
+        {"a": math.log2(0.2), "b": math.log2(0.8)}
+    )
+    summary = ScoreReport("m", (result,)).summary()
+    assert summary["brier_skill_vs_uniform"] == pytest.approx(1 - 0.49 / 0.25)
+    assert summary["log_skill_vs_uniform_bits"] == pytest.approx(math.log2(0.3) + 1)
+    assert summary["log_skill_vs_prior_bits"] == pytest.approx(math.log2(0.3) - math.log2(0.5))
+    [row] = ScoreReport("m", (result,)).calibration()
+    assert (row["band"], row["count"], row["observed"]) == ("likely", 1, 0.0)
+    assert row["jeffreys_low"] == 0.0 or row["jeffreys_low"] < 0.01
+    assert 0.5 < row["jeffreys_high"] < 1.0
+
+
+def test_the_last_forecast_made_in_time_is_scored_and_later_ones_never():
+    events = [
+        _event(1, FORECAST, _forecast(0.6, "2025-03-01T10:00:00+00:00", "2025-02-20")),
+        _event(2, FORECAST, _forecast(0.7, "2025-03-20T10:00:00+00:00", "2025-03-15")),
+        # Recorded on the outcome date, before anyone ran resolve: not before D, not scored.
+        _event(3, FORECAST, _forecast(0.99, "2025-04-01T08:00:00+00:00", "2025-03-15")),
+        _event(4, FORECAST, _forecast(0.98, "2025-05-01T08:00:00+00:00", "2025-03-15")),
+        _event(5, RESOLUTION, _resolution("yes", "2025-04-01")),
+    ]
+    [result] = scored(events, retrospective=False)
+    assert result.p_yes == 0.7
+
+
+def test_a_forecast_whose_evidence_reaches_the_outcome_date_is_not_scored():
+    events = [
+        _event(1, FORECAST, _forecast(0.6, "2025-03-01T10:00:00+00:00", "2025-02-20")),
+        # Recorded in time, but built on a document dated on the outcome date.
+        _event(2, FORECAST, _forecast(0.9, "2025-03-31T10:00:00+00:00", "2025-04-01")),
+        _event(3, RESOLUTION, _resolution("yes", "2025-04-01")),
+    ]
+    [result] = scored(events, retrospective=False)
+    assert result.p_yes == 0.6
+    undated = [
+        _event(1, FORECAST, _forecast(0.6, "2025-03-01T10:00:00+00:00", None)),
+        _event(2, RESOLUTION, _resolution("yes", "2025-04-01")),
+    ]
+    [result] = scored(undated, retrospective=False)
+    assert result.forecast is None
+    assert result.reason == (
+        "no forecast made in time has an evidence cutoff known to be before 2025-04-01"
+    )
+
+
+def test_retrospective_questions_are_scored_only_as_a_labelled_backtest():
+    from forecast.report.score import BACKTEST, ScoreReport
+
+    late = _forecast(0.8, "2026-11-30T10:00:00+00:00", "2025-07-04", retrospective=True)
+    events = [_event(1, FORECAST, late), _event(2, RESOLUTION, _resolution("yes", "2025-10-09"))]
+    assert scored(events, retrospective=False) == []
+    [result] = scored(events, retrospective=True)
+    assert result.p_yes == 0.8  # recorded after the outcome, by construction
+    assert BACKTEST in ScoreReport("m", (result,), retrospective=True).text()
+
+
+def _at(monkeypatch, when: str) -> None:
+    monkeypatch.setattr("forecast.store.ledger.now", lambda: when)
+
+
+def test_resolve_then_score_round_trip(mini_project, cli, monkeypatch):
+    add_question(mini_project)
+    # Every document dated, so the forecasts' evidence cutoff is known (2025-03-04).
+    edit(
+        mini_project / M,
+        "    derived_from: harbour-report",
+        "    date: 2025-03-04\n    derived_from: harbour-report",
+    )
+    _at(monkeypatch, "2025-03-10T09:00:00+00:00")
+    fitted = cli("fit", "--method", "exact", "--no-plots")
+    assert fitted.exit_code == 0, fitted.stderr
+    summary = json.loads((mini_project / "results/mini/summary.json").read_text())
+    p_yes = summary["questions"]["questions"][0]["p_yes"]
+    # A second fit of the same spec and question records nothing new.
+    assert cli("fit", "--method", "exact", "--no-plots").exit_code == 0
+    _at(monkeypatch, "2025-04-02T12:00:00+00:00")
+    resolved = cli("resolve", "ferry-on-time", "--outcome", "yes", "--date", "2025-04-01")
+    assert resolved.exit_code == 0, resolved.stderr
+    assert resolved.stdout.strip() == (
+        "Resolved ferry-on-time: yes on 2025-04-01 (recorded 2025-04-02T12:00:00+00:00)."
+    )
+    report = json.loads(cli("score", "--format", "json").stdout)
+    [row] = report["questions"]
+    assert row["scored"] and row["p_yes"] == pytest.approx(p_yes)
+    assert row["brier"] == pytest.approx((p_yes - 1) ** 2)
+    assert row["log_score_bits"] == pytest.approx(math.log2(p_yes))
+    from forecast import Project
+    from forecast.store.ledger import Ledger
+
+    with Ledger.read(Project.open(mini_project).layout) as ledger:
+        kinds = [e.kind for e in ledger.events()]
+        assert not ledger.chain_problems()
+    assert kinds == [FORECAST, RESOLUTION]
+
+
+def test_a_changed_question_is_a_new_version_with_a_new_forecast(mini_project, cli, monkeypatch):
+    from forecast import Project
+    from forecast.store.ledger import Ledger
+
+    add_question(mini_project)
+    _at(monkeypatch, "2025-03-10T09:00:00+00:00")
+    assert cli("fit", "--method", "exact", "--no-plots").exit_code == 0
+    edit(mini_project / M, "strike: 0.2", "strike: 0.3")
+    assert cli("fit", "--method", "exact", "--no-plots").exit_code == 0
+    with Ledger.read(Project.open(mini_project).layout) as ledger:
+        rows = [e.body for e in ledger.events() if e.kind == FORECAST]
+    assert len(rows) == 2 and rows[0]["version"] != rows[1]["version"]
+    assert rows[1]["p_yes_given"]["strike"] == 0.3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ferry-late"], "Error: resolve: no question 'ferry-late' (the model has: ferry-on-time)"),
+        (
+            ["ferry-on-time", "--outcome", "maybe"],
+            "Error: --outcome: choose yes or no, not 'maybe'",
+        ),
+        (
+            ["ferry-on-time", "--date", "2025-03-01"],
+            "Error: --date: 2025-03-01 is before the question opened (2025-03-06)",
+        ),
+        (
+            ["ferry-on-time", "--date", "2025-05-01"],
+            "Error: --date: 2025-05-01 is in the future (today is 2025-04-02)",
+        ),
+        (["ferry-on-time", "--date", "1 April"], "Error: --date: not a date YYYY-MM-DD: '1 April'"),
+    ],
+)
+def test_a_refused_resolution_is_one_line_exit_2_and_writes_nothing(
+    mini_project, cli, monkeypatch, args, message
+):
+    add_question(mini_project)
+    _at(monkeypatch, "2025-04-02T12:00:00+00:00")
+    defaults = {"--outcome": "yes", "--date": "2025-04-01"}
+    for option, value in defaults.items():
+        if option not in args:
+            args = [*args, option, value]
+    before = tree_hash(mini_project)
+    result = cli("resolve", *args)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == message
+    assert tree_hash(mini_project) == before
+
+
+def test_resolving_twice_is_refused_and_writes_nothing(mini_project, cli, monkeypatch):
+    add_question(mini_project)
+    _at(monkeypatch, "2025-04-02T12:00:00+00:00")
+    args = ("resolve", "ferry-on-time", "--outcome", "no", "--date", "2025-04-01")
+    assert cli(*args).exit_code == 0
+    before = tree_hash(mini_project)
+    again = cli(*args)
+    assert again.exit_code == 2
+    assert again.stderr.strip() == (
+        "Error: resolve: ferry-on-time is already resolved (no on 2025-04-01, event 1)"
+    )
+    assert tree_hash(mini_project) == before
+
+
+def test_a_question_never_forecast_is_listed_as_not_scorable(mini_project, cli, monkeypatch):
+    add_question(mini_project)
+    _at(monkeypatch, "2025-04-02T12:00:00+00:00")
+    assert (
+        cli("resolve", "ferry-on-time", "--outcome", "yes", "--date", "2025-04-01").exit_code == 0
+    )
+    result = cli("score")
+    assert result.exit_code == 0
+    assert "ferry-on-time: yes on 2025-04-01; not scorable: no forecast was recorded" in (
+        result.stdout
+    )
