@@ -218,3 +218,25 @@ def test_a_question_never_forecast_is_listed_as_not_scorable(mini_project, cli, 
     assert "ferry-on-time: yes on 2025-04-01; not scorable: no forecast was recorded" in (
         result.stdout
     )
+
+
+def test_a_question_changed_after_its_resolution_is_refused_at_the_question(
+    mini_project, cli, monkeypatch
+):
+    add_question(mini_project)
+    _at(monkeypatch, "2025-04-02T12:00:00+00:00")
+    assert (
+        cli("resolve", "ferry-on-time", "--outcome", "yes", "--date", "2025-04-01").exit_code == 0
+    )
+    assert cli("check").exit_code == 0  # unchanged: fine
+    edit(mini_project / M, "strike: 0.2", "strike: 0.25")
+    before = tree_hash(mini_project)
+    for command in (("check",), ("fit", "--method", "exact", "--no-plots"), ("questions",)):
+        result = cli(*command)
+        assert result.exit_code == 2, command
+        assert result.stderr.strip() == (
+            "models/mini.yaml:52: questions[0]: changed after it was resolved (yes on "
+            "2025-04-01, ledger.sqlite event 1): restore its wording and judgments, or ask a new "
+            "question under a new id"
+        )
+    assert tree_hash(mini_project) == before

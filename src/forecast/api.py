@@ -29,7 +29,7 @@ from forecast.constants import (
     EVIDENCE_ANALYST,
     FIT_METHODS,
 )
-from forecast.errors import DiagnosticsError, UsageError
+from forecast.errors import DiagnosticsError, SpecError, UsageError
 from forecast.progress import Progress, silent
 from forecast.spec.layout import Layout, find_root, resolve_model
 
@@ -85,10 +85,24 @@ class Project:
         return self.layout.root
 
     def load(self) -> Spec:
-        """The validated spec: the model with all its evidence and verified quotes."""
-        from forecast.spec.rules import load_spec
+        """The validated spec: the model with all its evidence and verified quotes.
 
-        return load_spec(self.model_path)
+        A question changed since the ledger recorded its resolution is refused too
+        (:class:`~forecast.errors.SpecError`, at the question, naming the resolution): its
+        scored forecasts would no longer be of the question that was resolved.
+        """
+        from forecast.spec.rules import load_spec
+        from forecast.store.forecasts import changed_after_resolution
+
+        spec = load_spec(self.model_path)
+        if spec.questions and self.layout.ledger.exists():
+            from forecast.store.ledger import Ledger
+
+            with Ledger.read(self.layout) as ledger:
+                problems = changed_after_resolution(spec, ledger.events(), ledger.display)
+            if problems:
+                raise SpecError(problems)
+        return spec
 
     def check(self) -> CheckReport:
         """Validate the model, its evidence and every quote; write nothing.

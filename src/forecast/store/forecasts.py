@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from forecast.errors import UsageError
+from forecast.errors import Problem, UsageError
 
 if TYPE_CHECKING:
     from forecast.report.questions import QuestionsReport
@@ -197,3 +197,28 @@ def scored(events: list[Event], *, retrospective: bool) -> list[Scored]:
             reason = f"no forecast made in time has an evidence cutoff known to be before {date}"
         out.append(Scored(question, outcome, date, None, reason))
     return out
+
+
+def changed_after_resolution(spec: Spec, events: list[Event], ledger: str) -> list[Problem]:
+    """A located problem at each question whose version differs from its resolution's."""
+    index = {q.id: i for i, q in enumerate(spec.questions)}
+    problems = []
+    for event in events:
+        if event.kind != RESOLUTION or event.body["question"] not in index:
+            continue
+        i = index[event.body["question"]]
+        question = spec.questions[i]
+        if question.version == event.body["version"]:
+            continue
+        where = question.where
+        problems.append(
+            Problem(
+                where.path,
+                where.line,
+                f"questions[{i}]",
+                f"changed after it was resolved ({event.body['outcome']} on "
+                f"{event.body['date']}, {ledger} event {event.seq}): restore its wording and "
+                "judgments, or ask a new question under a new id",
+            )
+        )
+    return problems
