@@ -240,3 +240,18 @@ def test_a_question_changed_after_its_resolution_is_refused_at_the_question(
             "question under a new id"
         )
     assert tree_hash(mini_project) == before
+
+
+def test_another_models_events_are_neither_scored_nor_block_a_resolution():
+    other = {**_forecast(0.9, "2025-03-01T10:00:00+00:00", "2025-02-20"), "model": "other"}
+    mine = {**_forecast(0.6, "2025-03-01T10:00:00+00:00", "2025-02-20"), "model": "m"}
+    events = [
+        _event(1, FORECAST, mine),
+        _event(2, FORECAST, other),
+        _event(3, RESOLUTION, {**_resolution("yes", "2025-04-01"), "model": "m"}),
+    ]
+    from forecast.store.forecasts import of_model
+
+    [result] = scored(of_model(events, "m"), retrospective=False)
+    assert result.p_yes == 0.6
+    assert of_model(events, "other") == [events[1]]

@@ -448,7 +448,7 @@ class Project:
         backtest and labelled so. Writes nothing.
         """
         from forecast.report.score import ScoreReport
-        from forecast.store.forecasts import scored
+        from forecast.store.forecasts import of_model, scored
         from forecast.store.ledger import Ledger
 
         spec = self.load()
@@ -456,8 +456,10 @@ class Project:
         if self.layout.ledger.exists():
             with Ledger.read(self.layout) as ledger:
                 events = ledger.events()
-        return ScoreReport(spec.name, tuple(scored(events, retrospective=retrospective)),
-                           retrospective)  # fmt: skip
+        mine = of_model(events, spec.name)
+        return ScoreReport(
+            spec.name, tuple(scored(mine, retrospective=retrospective)), retrospective
+        )
 
     def _published_summary(self, spec: Spec) -> dict[str, Any] | None:
         """The published summary.json when it is of exactly this spec, else None."""

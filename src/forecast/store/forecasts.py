@@ -33,7 +33,7 @@ def forecast_bodies(
 ) -> list[dict[str, Any]]:
     """Forecast events for the questions whose spec hash or version changed since their last."""
     last: dict[str, tuple[str, str]] = {}
-    for event in recorded:
+    for event in of_model(recorded, spec.name):
         if event.kind == FORECAST:
             last[event.body["question"]] = (event.body["spec_sha256"], event.body["version"])
     prior = np.asarray(spec.priors)
@@ -45,6 +45,7 @@ def forecast_bodies(
             continue
         bodies.append(
             {
+                "model": spec.name,
                 "question": q.id,
                 "version": q.version,
                 "spec_sha256": spec.sha256,
@@ -79,7 +80,7 @@ def resolution_body(
     if outcome not in ("yes", "no"):
         raise UsageError(f"--outcome: choose yes or no, not {outcome!r}")
     question = questions[question_id]
-    resolved = [e for e in events if e.kind == RESOLUTION]
+    resolved = [e for e in of_model(events, spec.name) if e.kind == RESOLUTION]
     for event in resolved:
         if event.body["question"] == question_id:
             raise UsageError(
@@ -96,6 +97,7 @@ def resolution_body(
     if question.opened is not None and date < question.opened:
         raise UsageError(f"--date: {date} is before the question opened ({question.opened})")
     return {
+        "model": spec.name,
         "question": question_id,
         "outcome": outcome,
         "date": date.isoformat(),
@@ -154,6 +156,11 @@ def _log2_of(p_yes: float, outcome: int) -> float:
     return math.log2(p_yes if outcome else 1.0 - p_yes)
 
 
+def of_model(events: list[Event], model: str) -> list[Event]:
+    """The events of one model's questions (a project may hold several models)."""
+    return [e for e in events if e.body.get("model", model) == model]
+
+
 def scored(events: list[Event], *, retrospective: bool) -> list[Scored]:
     """Each resolved question with the forecast the firewall lets be scored.
 
@@ -203,7 +210,7 @@ def changed_after_resolution(spec: Spec, events: list[Event], ledger: str) -> li
     """A located problem at each question whose version differs from its resolution's."""
     index = {q.id: i for i, q in enumerate(spec.questions)}
     problems = []
-    for event in events:
+    for event in of_model(events, spec.name):
         if event.kind != RESOLUTION or event.body["question"] not in index:
             continue
         i = index[event.body["question"]]
