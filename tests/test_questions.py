@@ -469,3 +469,20 @@ def test_the_seed_questions_are_complete_and_include_the_texts_predictions():
     for topic in ("putin-aliyev", "peace-deal", "russian-schools", "syunik"):
         assert topic in ids, topic
     assert len(spec.indicators) >= 5
+
+
+def test_check_counts_the_questions_and_indicators_and_gives_the_evidence_cutoff(mini_project, cli):
+    add_question(mini_project)
+    path = mini_project / M
+    path.write_text(path.read_text() + INDICATOR)
+    out = cli("check").stdout
+    assert (
+        "Forecast questions (1): 0 retrospective, 1 forward-looking, 0 resolved by an outcome "
+        "claim; indicators (1); evidence cutoff unknown (a document is undated)."
+    ) in out
+    edit(
+        path,
+        "    derived_from: harbour-report",
+        "    date: 2025-03-04\n    derived_from: harbour-report",
+    )
+    assert "indicators (1); evidence cutoff 2025-03-04." in cli("check").stdout

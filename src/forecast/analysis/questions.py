@@ -46,8 +46,7 @@ class Forecast:
     @property
     def retrospective(self) -> bool:
         """Written after the date it is asked as of: shown, never scored as skill."""
-        q = self.question
-        return q.written_on is not None and q.opened is not None and q.written_on > q.opened
+        return self.question.retrospective
 
 
 def thetas(items: tuple[QuestionRecord, ...]) -> np.ndarray:

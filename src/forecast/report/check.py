@@ -217,6 +217,17 @@ class CheckReport(Report):
                     f"judged {len(analyst.judged)} of {units} claims and facts{prior} "
                     f"({analyst.path})"
                 )
+        if spec.questions or spec.indicators:
+            retrospective = sum(q.retrospective for q in spec.questions)
+            resolved = sum(q.resolution is not None for q in spec.questions)
+            cutoff = spec.evidence_cutoff() or "unknown (a document is undated)"
+            lines += [
+                "",
+                f"Forecast questions ({len(spec.questions)}): {retrospective} retrospective, "
+                f"{len(spec.questions) - retrospective} forward-looking, {resolved} resolved by "
+                f"an outcome claim; indicators ({len(spec.indicators)}); evidence cutoff "
+                f"{cutoff}.",
+            ]
         lines += ["", f"Documents ({len(spec.documents)}):"]
         for doc_id, (n, k) in self.attestations_by_document.items():
             record = spec.documents[doc_id]

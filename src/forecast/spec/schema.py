@@ -571,6 +571,15 @@ class QuestionRecord:
     resolved_on: dt.date | None = None
 
     @property
+    def retrospective(self) -> bool:
+        """Written after the date it is asked as of: shown, never scored as skill."""
+        return (
+            self.written_on is not None
+            and self.opened is not None
+            and self.written_on > self.opened
+        )
+
+    @property
     def version(self) -> str:
         """sha256 of the wording and the judgments: a change to either is a new version."""
         import hashlib
