@@ -141,6 +141,12 @@ def test_resolve_then_score_round_trip(mini_project, cli, monkeypatch):
         kinds = [e.kind for e in ledger.events()]
         assert not ledger.chain_problems()
     assert kinds == [FORECAST, RESOLUTION]
+    history = cli("history").stdout
+    assert history.splitlines() == [
+        "No updates recorded.",
+        "Also in the ledger: 1 forecast event, 1 resolution event (forecast questions, "
+        "forecast score).",
+    ]
 
 
 def test_a_changed_question_is_a_new_version_with_a_new_forecast(mini_project, cli, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,8 @@ class HistoryReport(Report):
     """Every committed update, oldest first."""
 
     records: tuple[UpdateRecord, ...]
+    #: How many events of each other kind the ledger holds (forecasts, resolutions).
+    others: tuple[tuple[str, int], ...] = ()
 
     def rows(self) -> list[dict[str, Any]]:
         """One flat row per update: when, what file, what it added, how the leader moved."""
@@ -62,20 +65,22 @@ class HistoryReport(Report):
 
     def to_dict(self) -> dict[str, Any]:
         """Every update with all it recorded: files, ids, posteriors, hashes, versions."""
-        return {"updates": [asdict(r) for r in self.records]}
+        return {"updates": [asdict(r) for r in self.records], "other_events": dict(self.others)}
 
     def text(self) -> str:
         """The timeline as a table a person reads."""
         rows = self.rows()
-        if not rows:
-            return "No updates recorded."
-        lines = [f"{'#':>3}  {'time (UTC)':<25} {'file':<40} {'+claims':>7} {'+att.':>5}  leader"]
+        header = f"{'#':>3}  {'time (UTC)':<25} {'file':<40} {'+claims':>7} {'+att.':>5}  leader"
+        lines = [header] if rows else ["No updates recorded."]
         for row in rows:
             lines.append(
                 f"{row['update']:>3}  {row['time']:<25} {row['file'][-40:]:<40} "
                 f"{row['claims']:>7} {row['attestations']:>5}  {row['leader_before']} "
                 f"{row['p_before']:.3f} -> {row['leader_after']} {row['p_after']:.3f}"
             )
+        if self.others:
+            counts = ", ".join(f"{n} {kind} event{'s' * (n != 1)}" for kind, n in self.others)
+            lines.append(f"Also in the ledger: {counts} (forecast questions, forecast score).")
         return "\n".join(lines)
 
 
@@ -136,7 +141,8 @@ def read_history(layout: Layout) -> HistoryReport:
     if not layout.ledger.exists():
         return HistoryReport(())
     with Ledger.read(layout) as ledger:
-        return HistoryReport(tuple(ledger.updates()))
+        kinds = Counter(e.kind for e in ledger.events() if e.kind != "update")
+        return HistoryReport(tuple(ledger.updates()), tuple(sorted(kinds.items())))
 
 
 @dataclass(frozen=True)
