@@ -10,7 +10,7 @@ import pytest
 from conftest import edit, tree_hash
 from forecast.store.forecasts import FORECAST, RESOLUTION, scored
 from forecast.store.ledger import Event
-from test_questions import M, add_question
+from test_questions import P_YES, M, add_question
 
 
 def _event(seq: int, kind: str, body: dict) -> Event:
@@ -261,3 +261,67 @@ def test_another_models_events_are_neither_scored_nor_block_a_resolution():
     [result] = scored(of_model(events, "m"), retrospective=False)
     assert result.p_yes == 0.6
     assert of_model(events, "other") == [events[1]]
+
+
+def test_resolve_as_evidence_adds_the_outcome_refits_and_records_both_at_once(
+    mini_project, cli, monkeypatch
+):
+    import numpy as np
+
+    from conftest import fix_reliabilities
+    from forecast import Project
+    from forecast.store.ledger import Ledger
+    from test_questions import exact
+
+    fix_reliabilities(mini_project)
+    add_question(mini_project)
+    before = exact(mini_project)
+    _at(monkeypatch, "2025-04-02T12:00:00+00:00")
+    result = cli(
+        "resolve", "ferry-on-time", "--outcome", "no", "--date", "2025-04-01",
+        "--note", "Port log.", "--as-evidence", "--no-plots",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("Resolved ferry-on-time: no on 2025-04-01")
+    stored = mini_project / "evidence" / "2025-04-01-resolve-ferry-on-time.yaml"
+    assert stored.is_file()
+    assert not [p for p in (mini_project / "evidence").iterdir() if ".tmp-" in p.name]
+    # The outcome's likelihood is 1 - P(yes | h): the posterior moves exactly so.
+    expected = before * (1 - P_YES) / (before @ (1 - P_YES))
+    np.testing.assert_allclose(exact(mini_project), expected, rtol=1e-9)
+    with Ledger.read(Project.open(mini_project).layout) as ledger:
+        events = ledger.events()
+    assert [e.kind for e in events] == ["update", RESOLUTION]  # one transaction, in order
+    assert events[1].body["note"] == "Port log." and events[1].body["outcome"] == "no"
+    again = cli("resolve", "ferry-on-time", "--outcome", "no", "--date", "2025-04-01")
+    assert again.exit_code == 2
+
+
+def test_resolving_as_evidence_warns_of_an_overlapping_question_already_in(
+    mini_project, cli, monkeypatch
+):
+    from conftest import fix_reliabilities
+
+    fix_reliabilities(mini_project)
+    add_question(mini_project)
+    path = mini_project / M
+    path.write_text(
+        path.read_text() + "  - id: ferry-on-time-again\n"
+        "    text: Will the ferry leave on time on 1 April 2025, as timetabled?\n"
+        "    resolve_by: 2025-04-01\n"
+        "    judgments: {storm: likely, strike: 0.2, other: 0.5}\n"
+        "    criteria: The port's departure log.\n    opened: 2025-03-06\n"
+        "    written_on: 2025-03-06\n"
+        "    rationales: {storm: As above., strike: As above., other: As above.}\n"
+    )
+    _at(monkeypatch, "2025-04-02T12:00:00+00:00")
+    args = ("--outcome", "yes", "--date", "2025-04-01", "--as-evidence", "--no-plots")
+    first = cli("resolve", "ferry-on-time", *args)
+    assert first.exit_code == 0, first.stderr
+    assert "warning" not in first.stderr
+    second = cli("resolve", "ferry-on-time-again", *args)  # 9 of 11 distinct words shared
+    assert second.exit_code == 0, second.stderr
+    assert (
+        "warning: ferry-on-time-again shares 82% of its words with ferry-on-time, already "
+        "entered as evidence"
+    ) in second.stderr

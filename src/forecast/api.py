@@ -47,6 +47,17 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Resolution:
+    """What :meth:`Project.resolve` recorded: the resolution event, and its update if any."""
+
+    event: dict[str, Any]
+    #: The update that entered the outcome as evidence (``as_evidence``), else None.
+    update: Any = None
+    #: Questions already entered as evidence that may overlap this one.
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Project:
     """A project folder and one of its models; open it with :meth:`open`."""
 
@@ -255,14 +266,39 @@ class Project:
         ``docs/updates.md`` for the order of writes and why an interrupted update changes
         nothing.
         """
+        from forecast.model.sample import FitOptions
+        from forecast.store.ledger import project_lock
+        from forecast.store.recovery import recover
+
+        say = progress or silent
+        options = FitOptions(draws, tune, chains, seed, "nuts", progressbar=progressbar)
+        with nullcontext() if dry_run else project_lock(self.root, lock_timeout):
+            recovered = () if dry_run else tuple(recover(self.layout))
+            return self._update(
+                Path(evidence), options, say, recovered, dry_run=dry_run, plots=plots,
+                robustness=robustness,
+            )  # fmt: skip
+
+    def _update(
+        self,
+        evidence: Path,
+        options: Any,
+        say: Progress,
+        recovered: tuple[str, ...],
+        *,
+        dry_run: bool,
+        plots: bool,
+        robustness: bool,
+        stored_stem: str | None = None,
+        extra_events: tuple[tuple[str, dict[str, Any]], ...] = (),
+    ) -> UpdateReport:
+        """:meth:`update`'s work, under the project lock its caller holds (none for a dry run)."""
         from forecast.model.exact import exact_posterior
         from forecast.model.likelihood import evidence_arrays
-        from forecast.model.sample import FitOptions, fit
+        from forecast.model.sample import fit
         from forecast.report.posterior import FitReport
         from forecast.report.update import UpdateReport
         from forecast.spec.layout import display_path
-        from forecast.store.ledger import project_lock
-        from forecast.store.recovery import recover
         from forecast.store.update import (
             before_posterior,
             commit_update,
@@ -270,58 +306,55 @@ class Project:
             posterior_summary,
         )
 
-        say = progress or silent
-        options = FitOptions(draws, tune, chains, seed, "nuts", progressbar=progressbar)
-        with nullcontext() if dry_run else project_lock(self.root, lock_timeout):
-            recovered = () if dry_run else tuple(recover(self.layout))
-            say("Loading…")
-            plan = plan_update(self.layout, self.model_path, Path(evidence))
-            before = before_posterior(plan, options)
-            result = fit(plan.after, options, say)
-            analysts, judged = _analysts(result, seed, say)
-            sensitivity = None
-            if robustness:
-                from forecast.analysis.robustness import sensitivity as analyse
+        say("Loading…")
+        plan = plan_update(self.layout, self.model_path, evidence, stored_stem=stored_stem)
+        before = before_posterior(plan, options)
+        result = fit(plan.after, options, say)
+        analysts, judged = _analysts(result, options.seed, say)
+        sensitivity = None
+        if robustness:
+            from forecast.analysis.robustness import sensitivity as analyse
 
-                say("Checking robustness…")
-                sensitivity = analyse(
-                    plan.after,
-                    exact=result.exact,
-                    seed=seed,
-                    analyst_exacts=None if analysts is None else analysts.exact_by_analyst(),
-                )
-            before_arrays = evidence_arrays(plan.before)
-            report = UpdateReport(
-                before=before,
-                before_arrays=before_arrays,
-                before_as_of=plan.before.as_of(),
-                result=result,
-                items=plan.items,
-                source_file=display_path(plan.evidence_path),
-                source_sha256=plan.evidence_sha256,
-                dry_run=dry_run,
-                recovered=recovered,
-                sensitivity=sensitivity,
-                before_exact=exact_posterior(before_arrays, seed=seed).posterior,
-                analysts=analysts,
+            say("Checking robustness…")
+            sensitivity = analyse(
+                plan.after,
+                exact=result.exact,
+                seed=options.seed,
+                analyst_exacts=None if analysts is None else analysts.exact_by_analyst(),
             )
-            if dry_run:
-                return report
-            say("Writing results…")
-            fitted = FitReport(result, sensitivity=sensitivity, analysts=analysts, judges=judged)
-            if plan.after.questions:
-                fitted = replace(fitted, questions=_fit_questions(fitted, seed))
-            after = posterior_summary(fitted.table())
-            update_id = commit_update(
-                plan,
-                result,
-                before,
-                after,
-                plots=plots,
-                fit_report=fitted,
-                report=replace(report, recovered=()).text(),
-            )
-            self._record_forecasts(fitted)
+        before_arrays = evidence_arrays(plan.before)
+        report = UpdateReport(
+            before=before,
+            before_arrays=before_arrays,
+            before_as_of=plan.before.as_of(),
+            result=result,
+            items=plan.items,
+            source_file=display_path(plan.evidence_path),
+            source_sha256=plan.evidence_sha256,
+            dry_run=dry_run,
+            recovered=recovered,
+            sensitivity=sensitivity,
+            before_exact=exact_posterior(before_arrays, seed=options.seed).posterior,
+            analysts=analysts,
+        )
+        if dry_run:
+            return report
+        say("Writing results…")
+        fitted = FitReport(result, sensitivity=sensitivity, analysts=analysts, judges=judged)
+        if plan.after.questions:
+            fitted = replace(fitted, questions=_fit_questions(fitted, options.seed))
+        after = posterior_summary(fitted.table())
+        update_id = commit_update(
+            plan,
+            result,
+            before,
+            after,
+            plots=plots,
+            fit_report=fitted,
+            report=replace(report, recovered=()).text(),
+            extra_events=extra_events,
+        )
+        self._record_forecasts(fitted)
         written = tuple(display_path(f.path) for f in plan.new_files)
         return report.recorded(update_id, written)
 
@@ -408,25 +441,35 @@ class Project:
         date: Any,
         *,
         note: str | None = None,
+        as_evidence: bool = False,
+        seed: int = DEFAULT_SEED,
+        plots: bool = True,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    ) -> dict[str, Any]:
+        progress: Progress | None = None,
+    ) -> Resolution:
         """Record that ``question`` resolved ``outcome`` ("yes" or "no") on ``date``.
 
         ``date`` is when the outcome happened or became public. Appends one ``resolution``
-        event to the ledger, under the project lock, in one transaction; returns it. Refused
-        with :class:`~forecast.errors.UsageError`, nothing written: an unknown question, an
-        outcome other than yes or no, a question already resolved, a date before the question
-        opened or after today.
+        event to the ledger, under the project lock, in one transaction. Refused with
+        :class:`~forecast.errors.UsageError`, nothing written: an unknown question, an outcome
+        other than yes or no, a question already resolved, a date before the question opened
+        or after today.
+
+        With ``as_evidence``, the outcome also enters the model as an ``outcome`` claim dated
+        ``date`` (likelihood P(yes | h), or 1 - P(yes | h) for "no"), stored as
+        ``evidence/<date>-resolve-<question>.yaml`` by the path of :meth:`update`, whose
+        ledger transaction records the resolution with it; the update's report says which
+        explanations the outcome favoured.
         """
         import datetime as dt
 
-        from forecast.store.forecasts import RESOLUTION, resolution_body
+        from forecast.store.forecasts import RESOLUTION, overlapping, resolution_body
         from forecast.store.ledger import Ledger, now, project_lock
         from forecast.store.recovery import recover
 
         when = _iso_date(date, "--date")
         with project_lock(self.root, lock_timeout):
-            recover(self.layout)
+            recovered = tuple(recover(self.layout))
             spec = self.load()
             events = []
             if self.layout.ledger.exists():
@@ -437,9 +480,65 @@ class Project:
             body = resolution_body(
                 spec, events, question, outcome, when, note, today=today, recorded_at=recorded_at
             )
-            with Ledger.open(self.layout) as ledger:
-                ledger.append(RESOLUTION, [body])
-        return body
+            if not as_evidence:
+                with Ledger.open(self.layout) as ledger:
+                    ledger.append(RESOLUTION, [body])
+                return Resolution(body)
+            return Resolution(
+                {**body, "as_evidence": True},
+                update=self._resolve_as_evidence(
+                    spec, body, recovered, seed, plots, progress or silent
+                ),
+                warnings=overlapping(spec, question),
+            )
+
+    def _resolve_as_evidence(
+        self,
+        spec: Spec,
+        body: dict[str, Any],
+        recovered: tuple[str, ...],
+        seed: int,
+        plots: bool,
+        say: Progress,
+    ) -> UpdateReport:
+        """The outcome claim through the update path, the resolution in its transaction."""
+        import os
+
+        import yaml
+
+        from forecast.model.sample import FitOptions
+        from forecast.spec.layout import temporary_name
+        from forecast.store.forecasts import RESOLUTION
+
+        [asked] = [q for q in spec.questions if q.id == body["question"]]
+        said = f"{asked.text} Resolved {body['outcome']} on {body['date']}."
+        claim = {
+            "id": f"{asked.id}-resolved",
+            "kind": "outcome",
+            "text": said + (f" {body['note']}" if body["note"] else ""),
+            "date": body["date"],
+            "question": asked.id,
+            "resolution": body["outcome"],
+        }
+        evidence = {
+            "model": spec.name,
+            "judged_by": "forecast resolve",
+            "judged_on": body["date"],
+            "claims": [claim],
+        }
+        stem = f"resolve-{asked.id}"
+        # A temporary file of the managed kind, swept by recovery if this process dies.
+        path = temporary_name(self.layout.evidence / f"{stem}.yaml")
+        assert path.name.endswith(f".tmp-{os.getpid()}")
+        path.write_text(yaml.safe_dump(evidence, sort_keys=False, allow_unicode=True))
+        try:
+            options = FitOptions(seed=seed)
+            return self._update(
+                path, options, say, recovered, dry_run=False, plots=plots, robustness=True,
+                stored_stem=stem, extra_events=((RESOLUTION, body),),
+            )  # fmt: skip
+        finally:
+            path.unlink(missing_ok=True)
 
     def score(self, *, retrospective: bool = False) -> ScoreReport:
         """Score each resolved question's last forecast made before its outcome was known.

@@ -305,16 +305,33 @@ def resolve(
         str, typer.Option("--date", help="When the outcome happened or became public.")
     ],
     note: Annotated[str | None, typer.Option("--note", help="A line on the source.")] = None,
+    as_evidence: Annotated[
+        bool,
+        typer.Option(
+            "--as-evidence", help="Also add the outcome as an outcome claim, refit and report."
+        ),
+    ] = False,
+    seed: SeedOption = DEFAULT_SEED,
+    plots: PlotsOption = True,
+    progress: ProgressOption = None,
     project: ProjectOption = None,
     model: ModelOption = None,
 ) -> None:
     """Record a question's outcome in the ledger (its forecasts become scorable)."""
     with _errors_to_exit_codes():
-        body = _open(project, model).resolve(question, outcome, date, note=note)
+        done = _open(project, model).resolve(
+            question, outcome, date, note=note, as_evidence=as_evidence, seed=seed,
+            plots=plots, progress=_progress(progress),
+        )  # fmt: skip
+        body = done.event
+        for warning in done.warnings:
+            typer.echo(f"warning: {warning}", err=True)
         typer.echo(
             f"Resolved {body['question']}: {body['outcome']} on {body['date']} "
             f"(recorded {body['recorded_at']})."
         )
+        if done.update is not None:
+            typer.echo(done.update.text())
 
 
 @app.command()

@@ -120,6 +120,10 @@ SOURCE_OPINION_LR_CAP = 4.0
 #: certainty scores minus infinity when wrong, and its outcome would rule hypotheses out.
 FORECAST_RANGE = (0.01, 0.99)
 
+#: Share of words two questions' texts share (Jaccard) from which entering both outcomes as
+#: evidence is warned of: nested or overlapping questions are not independent given H.
+OVERLAP_SIMILARITY = 0.5
+
 #: Items the greedy "what to watch next" order picks at most: the outcomes of the picked items
 #: are summed over exactly, and their combinations double with each pick.
 GREEDY_INDICATORS_MAX = 12

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from forecast.constants import OVERLAP_SIMILARITY
 from forecast.errors import Problem, UsageError
 
 if TYPE_CHECKING:
@@ -41,8 +42,8 @@ def forecast_bodies(
     bodies = []
     for forecast in report.forecasts:
         q = forecast.question
-        if last.get(q.id) == (spec.sha256, q.version):
-            continue
+        if q.resolution is not None or last.get(q.id) == (spec.sha256, q.version):
+            continue  # a question resolved as evidence is forecast no more
         bodies.append(
             {
                 "model": spec.name,
@@ -229,3 +230,32 @@ def changed_after_resolution(spec: Spec, events: list[Event], ledger: str) -> li
             )
         )
     return problems
+
+
+def overlapping(spec: Spec, question_id: str) -> tuple[str, ...]:
+    """Questions already entered as evidence whose wording overlaps this one's.
+
+    Two outcomes of nested or overlapping questions are not independent given H; entering
+    both as evidence counts what they share twice. Overlap is judged from the wording (words
+    shared, Jaccard at least OVERLAP_SIMILARITY), so this warns and does not refuse.
+    """
+    import re
+
+    def words(text: str) -> set[str]:
+        return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+    questions = {q.id: q for q in spec.questions}
+    mine = words(questions[question_id].text)
+    out = []
+    for q in spec.questions:
+        if q.id == question_id or q.resolution is None:
+            continue
+        theirs = words(q.text)
+        similarity = len(mine & theirs) / max(len(mine | theirs), 1)
+        if similarity >= OVERLAP_SIMILARITY:
+            out.append(
+                f"{question_id} shares {similarity:.0%} of its words with {q.id}, already "
+                "entered as evidence: if one is nested in the other or they overlap, their "
+                "outcomes count what they share twice"
+            )
+    return tuple(out)

@@ -281,11 +281,18 @@ class Ledger:
         self._insert(db, seq, kind, body, prev)
         return seq
 
-    def commit(self, record: dict[str, Any]) -> int:
-        """Append the update's event and clear the journal in one transaction; return its id."""
+    def commit(
+        self, record: dict[str, Any], extra: tuple[tuple[str, dict[str, Any]], ...] = ()
+    ) -> int:
+        """Append the update's event and clear the journal in one transaction; return its id.
+
+        ``extra`` events (a resolution entering as evidence) join the same transaction.
+        """
         with self.transaction() as db:
             update_id = self._count(db, "update") + 1
             self._append(db, "update", {**record, "id": update_id})
+            for kind, body in extra:
+                self._append(db, kind, body)
             db.execute("DELETE FROM journal")
         return update_id
 

@@ -100,12 +100,18 @@ def _stored_text(loaded: LoadedYaml, rewrites: dict[Loc, tuple[str, Any]], data:
 
 
 def plan_update(
-    layout: Layout, model_path: Path, evidence_path: Path, today: dt.date | None = None
+    layout: Layout,
+    model_path: Path,
+    evidence_path: Path,
+    today: dt.date | None = None,
+    stored_stem: str | None = None,
 ) -> UpdatePlan:
     """Validate ``evidence_path`` against the model and work out what an update would write.
 
     Every rule of ``forecast check`` applies, plus: ids already used and quotes a source already
     attests are rejected naming the existing item (the duplicate rules of the validator).
+    The stored copy is ``evidence/<judged_on>-<stem>.yaml``, the stem FILE's own unless
+    ``stored_stem`` is given.
     """
     model_path = Path(model_path)
     evidence_path = Path(evidence_path)
@@ -160,7 +166,10 @@ def plan_update(
     )
     stored = (header + _stored_text(loaded, rewrites, data)).encode("utf-8")
     stored_path = _unique(
-        layout.evidence / f"{parsed.judged_on.isoformat()}-{evidence_path.stem}.yaml", b"", taken
+        layout.evidence
+        / f"{parsed.judged_on.isoformat()}-{stored_stem or evidence_path.stem}.yaml",
+        b"",
+        taken,
     )
     assert stored_path is not None
     new_files.append(NewFile(stored_path, stored))
@@ -216,6 +225,7 @@ def commit_update(
     sensitivity: Any = None,
     report: str | None = None,
     fit_report: Any = None,
+    extra_events: tuple[tuple[str, dict[str, Any]], ...] = (),
 ) -> int:
     """Write the update's files, record it in the ledger and publish its results.
 
@@ -224,7 +234,8 @@ def commit_update(
     the ledger alone (:func:`~forecast.store.recovery.settle`): before the ledger commit the
     update is undone; after it, the update counts as done and its results are published at
     the next command. An interrupt raises :class:`~forecast.errors.Interrupted` saying which.
-    ``report``, the update report's text, is kept in the update's event.
+    ``report``, the update report's text, is kept in the update's event. ``extra_events``
+    (a resolution, say) are appended in the same transaction as the update's event.
     """
     from forecast.store.recovery import settle
     from forecast.store.results import points_to, stage_results
@@ -265,7 +276,8 @@ def commit_update(
                     "versions": package_versions(),
                     "results_run": run,
                     "report": report,
-                }
+                },
+                extra_events,
             )
         staged.publish()
         return update_id
