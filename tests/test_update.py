@@ -148,7 +148,7 @@ def test_crash_after_evidence_written_before_ledger_commit_leaves_state_as_befor
     written = []
     real_commit = Ledger.commit
 
-    def crash(self, record):
+    def crash(self, record, extra=()):
         written.extend(p.name for p in (mini_project / "evidence").glob("*-gale.yaml"))
         raise KeyboardInterrupt
 
