@@ -15,7 +15,7 @@ from forecast.analysis.questions import (
     thetas,
 )
 from forecast.constants import HDI_PROB
-from forecast.report.base import Report
+from forecast.report.base import Report, plain
 from forecast.report.words import icd203_word, percent
 
 if TYPE_CHECKING:
@@ -160,21 +160,13 @@ class QuestionsReport(Report):
             "spread_label": SPREAD_LABEL,
             "questions": [
                 {
-                    **{k: _plain(v) for k, v in self._row(f).items()},
+                    **plain(self._row(f)),
                     "criteria": f.question.criteria,
                     "drivers": dict(f.drivers),
                 }
                 for f in self.forecasts
             ],
         }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
 
 
 @dataclass(frozen=True)
@@ -256,9 +248,6 @@ class IndicatorsReport(Report):
             "basis": self.basis,
             "posterior": dict(zip(self.hypothesis_ids, self.posterior.tolist(), strict=True)),
             "entropy_bits": self.entropy(),
-            "items": [
-                {k: _plain(v) for k, v in row.items()}
-                for row in self.table().reset_index().to_dict(orient="records")
-            ],
+            "items": plain(self.table().reset_index().to_dict(orient="records")),
             "assumes": "outcomes observed without error; items independent given H",
         }

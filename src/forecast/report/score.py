@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from forecast.constants import ICD203_BANDS
-from forecast.report.base import Report
+from forecast.report.base import Report, plain
 from forecast.report.words import percent
 
 if TYPE_CHECKING:
@@ -167,10 +167,7 @@ class ScoreReport(Report):
             "model": self.model,
             "retrospective": self.retrospective,
             "label": BACKTEST if self.retrospective else None,
-            "questions": [
-                {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
-                for row in self.table().reset_index().to_dict(orient="records")
-            ],
+            "questions": plain(self.table().reset_index().to_dict(orient="records")),
             "summary": self.summary(),
             "calibration": self.calibration(),
             "caution": ONE_CASE,
