@@ -12,7 +12,9 @@ peak memory (``--no-scale`` leaves (h) out), and (j) `forecast sensitivity` on t
 model, and on the seed model with one further analyst (3 in all with its second analyst;
 benchmarks/synthetic.py) (k)
 `forecast judges` and (m) `forecast fit`, and (n) `forecast questions` and (o) `forecast
-indicators` on a copy never fitted. ``--only a,b,c`` times some jobs alone.
+indicators` on a copy never fitted, and (p) `forecast score --retrospective` (which draws the
+calibration figure) on a copy fitted once with three questions resolved. ``--only a,b,c``
+times some jobs alone.
 Each job runs once to warm caches, then ``--repeat`` times, all jobs in turns so that a drifting
 machine slows them alike; the median is reported.
 """
@@ -79,6 +81,33 @@ def copy_seed_project(target: Path) -> Path:
     return target
 
 
+#: Retrospective seed questions resolved in the copy (p) scores; the outcomes only exercise
+#: the scoring and the figure, they are not a reading of events.
+RESOLVED = (
+    ("putin-aliyev-contact-2025", "yes", "2025-10-09"),
+    ("us-trilateral-aliyev-pashinyan-2025", "yes", "2025-08-08"),
+    ("azerbaijan-russian-schools-closure-2025", "no", "2025-12-31"),
+)
+
+
+def prepare_scores(project: Path) -> None:
+    """Fit ``project`` once (recording its forecasts) and resolve :data:`RESOLVED`.
+
+    The seed's two undated documents get a stand-in date first, so the evidence cutoff is
+    known, the forecasts are scorable and the timed job draws its figure.
+    """
+    model = next((project / "models").glob("*.yaml"))
+    text = model.read_text()
+    for document in ("nc-powerplay", "kobakhidze-oped"):
+        text = text.replace(f"  - id: {document}\n", f"  - id: {document}\n    date: 2025-07-05\n")
+    model.write_text(text)
+    run = {"cwd": project, "check": True, "capture_output": True}
+    subprocess.run([*FORECAST, "fit", "--method", "exact", "--no-plots"], **run)
+    for question, outcome, date in RESOLVED:
+        resolve = ["resolve", question, "--outcome", outcome, "--date", date]
+        subprocess.run([*FORECAST, *resolve], **run)
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -121,6 +150,8 @@ def main() -> None:
         judged = copy_seed_project(tmp / "judged")
         asked = copy_seed_project(tmp / "asked")  # never fitted: questions compute their own
         write_analysts(judged, 1)  # with the seed's own second analyst, 3 in all
+        scored = copy_seed_project(tmp / "scored")
+        prepare_scores(scored)
         synthetic = tmp / "synthetic"
         write_project(synthetic, claims=1000, hypotheses=10, sources=20)
 
@@ -135,6 +166,7 @@ def main() -> None:
             "m": ([*FORECAST, "fit", "--no-plots"], judged),
             "n": ([*FORECAST, "questions"], asked),
             "o": ([*FORECAST, "indicators"], asked),
+            "p": ([*FORECAST, "score", "--retrospective"], scored),
             "f": ([*FORECAST, "--help"], seed),
             "g": ([*FORECAST, "check"], seed),
         }
@@ -166,6 +198,7 @@ def main() -> None:
         "m": "forecast fit (seed model, 3 analysts)",
         "n": "forecast questions (seed model, no published fit: its own exact pass)",
         "o": "forecast indicators (seed model, no published fit)",
+        "p": "forecast score --retrospective (seed model, 3 resolved; draws calibration.png)",
         "e": "forecast update --dry-run (one new claim, seed model)",
         "f": "forecast --help",
         "g": "forecast check (seed model)",
@@ -202,7 +235,7 @@ def main() -> None:
         lines.append(f"- k/c = {figures['k'] / figures['c']:.2f} (target <= 3)")
     if "m" in figures:
         lines.append(f"- m/a = {figures['m'] / a:.2f} (fit with 3 analysts; target <= 3)")
-    for key in ("n", "o"):
+    for key in ("n", "o", "p"):
         if key in figures and "c" in figures:
             lines.append(f"- {key}/c = {figures[key] / figures['c']:.2f} (target <= 1)")
     if "e" in figures and "b" in figures:

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from conftest import edit, tree_hash
+from forecast.spec.layout import display_path
 from forecast.store.forecasts import FORECAST, RESOLUTION, scored
 from forecast.store.ledger import Event
 from test_questions import P_YES, M, add_question
@@ -56,8 +57,10 @@ def test_brier_and_log_scores_are_the_hand_computed_ones():
     assert summary["log_skill_vs_prior_bits"] == pytest.approx(math.log2(0.3) - math.log2(0.5))
     [row] = ScoreReport("m", (result,)).calibration()
     assert (row["band"], row["count"], row["observed"]) == ("likely", 1, 0.0)
-    assert row["jeffreys_low"] == 0.0 or row["jeffreys_low"] < 0.01
-    assert 0.5 < row["jeffreys_high"] < 1.0
+    # Nothing happened, so the interval reaches 0 (Brown, Cai and DasGupta 2001); its upper
+    # end is Beta(0.5, 1.5)'s 97.5 % point.
+    assert row["jeffreys_low"] == 0.0
+    assert row["jeffreys_high"] == pytest.approx(0.8533, abs=1e-4)
 
 
 def test_the_last_forecast_made_in_time_is_scored_and_later_ones_never():
@@ -104,6 +107,13 @@ def test_retrospective_questions_are_scored_only_as_a_labelled_backtest():
     assert BACKTEST in ScoreReport("m", (result,), retrospective=True).text()
 
 
+def _png_size(path) -> tuple[int, int]:
+    """Width and height from a PNG file's header."""
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", path
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
 def _at(monkeypatch, when: str) -> None:
     monkeypatch.setattr("forecast.store.ledger.now", lambda: when)
 
@@ -129,11 +139,15 @@ def test_resolve_then_score_round_trip(mini_project, cli, monkeypatch):
     assert resolved.stdout.strip() == (
         "Resolved ferry-on-time: yes on 2025-04-01 (recorded 2025-04-02T12:00:00+00:00)."
     )
-    report = json.loads(cli("score", "--format", "json").stdout)
+    scoring = cli("score", "--format", "json")
+    assert scoring.exit_code == 0, scoring.stderr
+    report = json.loads(scoring.stdout)
     [row] = report["questions"]
     assert row["scored"] and row["p_yes"] == pytest.approx(p_yes)
     assert row["brier"] == pytest.approx((p_yes - 1) ** 2)
     assert row["log_score_bits"] == pytest.approx(math.log2(p_yes))
+    assert report["figure"] == str(mini_project / "results/mini/calibration.png")
+    assert _png_size(mini_project / "results/mini/calibration.png") == (780, 744)
     from forecast import Project
     from forecast.store.ledger import Ledger
 
@@ -141,6 +155,9 @@ def test_resolve_then_score_round_trip(mini_project, cli, monkeypatch):
         kinds = [e.kind for e in ledger.events()]
         assert not ledger.chain_problems()
     assert kinds == [FORECAST, RESOLUTION]
+    before = tree_hash(mini_project)
+    assert "Calibration figure" not in cli("score", "--no-plots").stdout
+    assert tree_hash(mini_project) == before
     history = cli("history").stdout
     assert history.splitlines() == [
         "No updates recorded.",
@@ -219,11 +236,14 @@ def test_a_question_never_forecast_is_listed_as_not_scorable(mini_project, cli, 
     assert (
         cli("resolve", "ferry-on-time", "--outcome", "yes", "--date", "2025-04-01").exit_code == 0
     )
+    before = tree_hash(mini_project)
     result = cli("score")
     assert result.exit_code == 0
     assert "ferry-on-time: yes on 2025-04-01; not scorable: no forecast was recorded" in (
         result.stdout
     )
+    assert result.stdout.splitlines()[-1] == "No calibration figure: no forecast was scored"
+    assert tree_hash(mini_project) == before
 
 
 def test_a_question_changed_after_its_resolution_is_refused_at_the_question(
@@ -325,3 +345,60 @@ def test_resolving_as_evidence_warns_of_an_overlapping_question_already_in(
         "warning: ferry-on-time-again shares 82% of its words with ferry-on-time, already "
         "entered as evidence"
     ) in second.stderr
+
+
+def test_the_calibration_figure_is_never_written_through_a_link_leading_outside(
+    mini_project, cli, monkeypatch, tmp_path_factory
+):
+    add_question(mini_project)
+    edit(
+        mini_project / M,
+        "    derived_from: harbour-report",
+        "    date: 2025-03-04\n    derived_from: harbour-report",
+    )
+    _at(monkeypatch, "2025-03-10T09:00:00+00:00")
+    assert cli("fit", "--method", "exact", "--no-plots").exit_code == 0
+    _at(monkeypatch, "2025-04-02T12:00:00+00:00")
+    assert cli("resolve", "ferry-on-time", "--outcome", "no", "--date", "2025-04-01").exit_code == 0
+    # A run-shaped folder outside the project, and the results link turned towards it.
+    outside = tmp_path_factory.mktemp("elsewhere") / ".runs" / "mini@20250101T000000-1"
+    outside.mkdir(parents=True)
+    link = mini_project / "results/mini"
+    link.unlink()
+    link.symlink_to(outside)
+    result = cli("score")
+    assert result.exit_code == 2
+    assert "results/mini: link target" in result.stderr
+    assert list(outside.iterdir()) == []
+
+
+def test_a_resolved_retrospective_question_is_left_out_of_skill_and_counted(
+    mini_project, cli, monkeypatch
+):
+    add_question(mini_project)
+    # Written after its outcome: retrospective. Every document dated, so its cutoff is known.
+    edit(mini_project / M, "    written_on: 2025-03-06", "    written_on: 2025-05-01")
+    edit(
+        mini_project / M,
+        "    derived_from: harbour-report",
+        "    date: 2025-03-04\n    derived_from: harbour-report",
+    )
+    _at(monkeypatch, "2025-05-02T09:00:00+00:00")
+    assert cli("fit", "--method", "exact", "--no-plots").exit_code == 0
+    assert (
+        cli("resolve", "ferry-on-time", "--outcome", "yes", "--date", "2025-04-01").exit_code == 0
+    )
+    skill = cli("score", "--format", "json")
+    assert skill.exit_code == 0, skill.stderr
+    report = json.loads(skill.stdout)
+    assert report["questions"] == [] and report["retrospective_left_out"] == 1
+    assert report["figure"] is None and report["figure_note"] == "no forecast was scored"
+    assert not (mini_project / "results/mini/calibration.png").exists()
+    backtest = cli("score", "--retrospective")
+    assert backtest.exit_code == 0, backtest.stderr
+    assert backtest.stdout.splitlines()[-1] == (
+        "Calibration figure: "
+        + display_path(mini_project / "results/mini/calibration-retrospective.png")
+    )
+    assert _png_size(mini_project / "results/mini/calibration-retrospective.png") == (780, 744)
+    assert not (mini_project / "results/mini/calibration.png").exists()

@@ -540,12 +540,33 @@ class Project:
         finally:
             path.unlink(missing_ok=True)
 
-    def score(self, *, retrospective: bool = False) -> ScoreReport:
+    def score(
+        self,
+        *,
+        retrospective: bool = False,
+        plots: bool = True,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    ) -> ScoreReport:
         """Score each resolved question's last forecast made before its outcome was known.
 
         Retrospective questions are left out; with ``retrospective`` they are scored as a
-        backtest and labelled so. Writes nothing.
+        backtest and labelled so. With ``plots`` and at least one scored forecast, the
+        calibration figure is written atomically into the published results, under the
+        project lock (``results/<model>/calibration.png``, or
+        ``calibration-retrospective.png`` for a backtest); the report names it, or says why
+        there is none. Without ``plots`` nothing is written and no lock is taken.
         """
+        from forecast.store.ledger import project_lock
+        from forecast.store.recovery import recover
+
+        if not plots:
+            return self._score(retrospective)
+        with project_lock(self.root, lock_timeout):
+            recovered = tuple(recover(self.layout))
+            report = replace(self._score(retrospective), recovered=recovered)
+            return self._draw_calibration(report)
+
+    def _score(self, retrospective: bool) -> ScoreReport:
         from forecast.report.score import ScoreReport
         from forecast.store.forecasts import of_model, scored
         from forecast.store.ledger import Ledger
@@ -556,9 +577,26 @@ class Project:
             with Ledger.read(self.layout) as ledger:
                 events = ledger.events()
         mine = of_model(events, spec.name)
-        return ScoreReport(
-            spec.name, tuple(scored(mine, retrospective=retrospective)), retrospective
-        )
+        results = tuple(scored(mine, retrospective=retrospective))
+        left_out = 0 if retrospective else len(scored(mine, retrospective=True)) - len(results)
+        return ScoreReport(spec.name, results, retrospective, left_out=left_out)
+
+    def _draw_calibration(self, report: ScoreReport) -> ScoreReport:
+        """``report`` with its calibration figure written beside the published results."""
+        from forecast.report.plots import calibration_figure, figure_png
+        from forecast.report.score import BACKTEST_FIGURE, CALIBRATION_FIGURE
+        from forecast.store.files import write_atomically
+        from forecast.store.results import published_run
+
+        if not report.scored:
+            return replace(report, figure_note="no forecast was scored")
+        run = published_run(self.layout, report.model)
+        if run is None:
+            note = "no published results to put it beside; run forecast fit"
+            return replace(report, figure_note=note)
+        name = BACKTEST_FIGURE if report.retrospective else CALIBRATION_FIGURE
+        write_atomically(run / name, figure_png(calibration_figure(report)))
+        return replace(report, figure=self.layout.results / report.model / name)
 
     def _published_summary(self, spec: Spec) -> dict[str, Any] | None:
         """The published summary.json when it is of exactly this spec, else None."""

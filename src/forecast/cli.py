@@ -342,13 +342,20 @@ def score(
             "--retrospective", help="Score retrospective questions as a backtest, not as skill."
         ),
     ] = False,
+    plots: Annotated[
+        bool, typer.Option(help="Write results/<model>/calibration.png (under the lock).")
+    ] = True,
+    lock_timeout: LockOption = DEFAULT_LOCK_TIMEOUT,
     project: ProjectOption = None,
     model: ModelOption = None,
     format: FormatOption = "table",
 ) -> None:
     """Brier and log scores of the forecasts made before each outcome was known; calibration."""
     with _errors_to_exit_codes():
-        _print(_open(project, model).score(retrospective=retrospective), format)
+        report = _open(project, model).score(
+            retrospective=retrospective, plots=plots, lock_timeout=lock_timeout
+        )
+        _print(report, format)
 
 
 judge_app = typer.Typer(help="Judgments of further analysts: templates to fill.")

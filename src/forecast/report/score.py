@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from forecast.constants import ICD203_BANDS
 from forecast.report.base import Report, plain
 from forecast.report.words import percent
+from forecast.spec.layout import display_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,6 +26,10 @@ ONE_CASE = (
     "single draw: calibration needs many cases."
 )
 BACKTEST = "written after the outcomes: not evidence of skill"
+#: The calibration figure in ``results/<model>/``; a backtest's has its own name, so it is
+#: never taken for a figure of skill.
+CALIBRATION_FIGURE = "calibration.png"
+BACKTEST_FIGURE = "calibration-retrospective.png"
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,12 @@ class ScoreReport(Report):
     model: str
     results: tuple[Scored, ...]
     retrospective: bool = False
+    #: The calibration figure written, or None with ``figure_note`` saying why not.
+    figure: Path | None = None
+    figure_note: str | None = None
+    recovered: tuple[str, ...] = ()
+    #: Resolved retrospective questions left out of a score of skill.
+    left_out: int = 0
 
     @property
     def scored(self) -> tuple[Scored, ...]:
@@ -64,7 +76,7 @@ class ScoreReport(Report):
 
     def calibration(self) -> list[dict[str, Any]]:
         """Per ICD-203 band: count, mean forecast, observed frequency, Jeffreys interval."""
-        from scipy.stats import beta
+        from scipy.special import betaincinv  # the Beta quantile, without scipy.stats' import
 
         out = []
         for band in ICD203_BANDS:
@@ -84,8 +96,14 @@ class ScoreReport(Report):
                     "count": n,
                     "mean_forecast": float(np.mean([r.p_yes for r in rows])),
                     "observed": k / n,
-                    "jeffreys_low": float(beta.ppf(tail, k + 0.5, n - k + 0.5)),
-                    "jeffreys_high": float(beta.ppf(1 - tail, k + 0.5, n - k + 0.5)),
+                    # Brown, Cai and DasGupta (2001): the interval reaches 0 when nothing
+                    # happened and 1 when everything did, so it always holds k / n.
+                    "jeffreys_low": 0.0
+                    if k == 0
+                    else float(betaincinv(k + 0.5, n - k + 0.5, tail)),
+                    "jeffreys_high": (
+                        1.0 if k == n else float(betaincinv(k + 0.5, n - k + 0.5, 1 - tail))
+                    ),
                 }
             )
         return out
@@ -93,9 +111,16 @@ class ScoreReport(Report):
     def text(self) -> str:
         """Per question, then the summary, the calibration table and what it can show."""
         label = f" ({BACKTEST})" if self.retrospective else ""
-        lines = [f"Scores of {self.model}{label}:"]
-        if not self.results:
+        lines = [f"Recovered: {action}" for action in self.recovered]
+        lines.append(f"Scores of {self.model}{label}:")
+        if not self.results and not self.left_out:
             lines.append("  no resolved question (forecast resolve QID --outcome yes|no --date D)")
+        if self.left_out:
+            lines.append(
+                f"  {self.left_out} resolved retrospective question"
+                f"{'s are' if self.left_out > 1 else ' is'} left out: "
+                f"{BACKTEST} (forecast score --retrospective scores them as a backtest)"
+            )
         for r in self.results:
             outcome = "yes" if r.outcome else "no"
             if r.forecast is None:
@@ -134,6 +159,10 @@ class ScoreReport(Report):
                     f"({percent(row['jeffreys_low'])} to {percent(row['jeffreys_high'])})"
                 )
         lines.append(ONE_CASE)
+        if self.figure is not None:
+            lines.append(f"Calibration figure: {display_path(self.figure)}")
+        elif self.figure_note:
+            lines.append(f"No calibration figure: {self.figure_note}")
         return "\n".join(lines)
 
     def table(self) -> pd.DataFrame:
@@ -166,9 +195,12 @@ class ScoreReport(Report):
         return {
             "model": self.model,
             "retrospective": self.retrospective,
+            "retrospective_left_out": self.left_out,
             "label": BACKTEST if self.retrospective else None,
             "questions": plain(self.table().reset_index().to_dict(orient="records")),
             "summary": self.summary(),
             "calibration": self.calibration(),
             "caution": ONE_CASE,
+            "figure": self.figure,
+            "figure_note": self.figure_note,
         }

@@ -16,12 +16,14 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forecast.errors import Interrupted, ResultsError
-from forecast.model.sample import FitResult
-from forecast.report.posterior import FitReport, claim_table
 from forecast.spec.layout import Layout, display_path, temporary_name
+
+if TYPE_CHECKING:  # recovery imports this module, and needs none of the model's weight
+    from forecast.model.sample import FitResult
+    from forecast.report.posterior import FitReport
 
 
 @dataclass
@@ -92,6 +94,8 @@ def stage_results(
     ``report``, the fit's report, brings its robustness, its analysts' pool and their
     disagreement (``judges.csv``) with it.
     """
+    from forecast.report.posterior import FitReport
+
     report = report or FitReport(result, sensitivity=sensitivity)
     name = result.spec.name
     stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -118,6 +122,8 @@ def write_results(result: FitResult, layout: Layout, *, plots: bool = True) -> P
 
 
 def _write_run(report: FitReport, run_dir: Path, *, plots: bool) -> None:
+    from forecast.report.posterior import claim_table
+
     result = report.result
     if result.idata is not None:
         _ensure_room(run_dir, _netcdf_size(result.idata))
@@ -160,6 +166,27 @@ def _ensure_room(folder: Path, needed: int) -> None:
             f"{os.strerror(errno.ENOSPC)}: {margin} bytes needed for posterior.nc, {free} free",
             str(folder),
         )
+
+
+def published_run(layout: Layout, name: str) -> Path | None:
+    """The run folder ``results/<name>`` links to; None when nothing is published.
+
+    The link is read, never followed blindly: its target must be one of this model's run
+    folders in ``results/.runs/``, so a link pointing elsewhere raises
+    :class:`~forecast.errors.UnsafePathError` and nothing is written through it.
+    """
+    link = layout.results / name
+    if not link.is_symlink():
+        if link.exists():
+            raise ResultsError(f"{display_path(link)} is not a link made by forecast; move it away")
+        return None
+    run = link.resolve()
+    if run.parent != layout.runs.resolve() or not run.name.startswith(f"{name}@"):
+        from forecast.errors import UnsafePathError
+
+        where = f"{display_path(link)}: link target"
+        raise UnsafePathError(where, os.readlink(link), f"is not a run of {name} in results/.runs/")
+    return run if run.is_dir() else None
 
 
 def load_summary(layout: Layout, name: str) -> dict[str, Any]:
