@@ -368,7 +368,7 @@ def test_the_calibration_figure_is_never_written_through_a_link_leading_outside(
     link.symlink_to(outside)
     result = cli("score")
     assert result.exit_code == 2
-    assert "results/mini: link target" in result.stderr
+    assert "results/mini leads to" in result.stderr
     assert list(outside.iterdir()) == []
 
 

@@ -268,3 +268,17 @@ def test_the_library_works_from_another_thread(mini_project):
     thread.join(timeout=120)
     assert "error" not in outcome, outcome.get("error")
     assert (outcome["published"] / "summary.json").is_file()
+
+
+@pytest.mark.parametrize("folder", ["results", "briefings"])
+def test_recovery_never_sweeps_through_a_managed_folder_that_is_a_link(
+    mini_project, victims, cli, folder
+):
+    # Run-shaped and temporary-shaped entries outside, behind a managed folder turned link.
+    (victims / ".runs" / "mini@20250101T000000-1").mkdir(parents=True)
+    (victims / ".runs" / "mini@20250101T000000-1" / "kept.txt").write_text("keep me")
+    (victims / ".notes.txt.tmp-1").write_text("keep me")
+    (mini_project / folder).symlink_to(victims)
+    before = tree_hash(victims)
+    cli("fit", "--method", "exact", "--no-plots")
+    assert tree_hash(victims) == before

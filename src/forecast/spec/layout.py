@@ -7,6 +7,7 @@ A project is a folder holding ``models/``. Everything forecast reads or writes l
     judgments/<id>.yaml    another analyst's own judgments of the same claims (optional)
     seeds/                 the source texts that quotes are checked against
     results/<name>         the published fit (a link into results/.runs/)
+    briefings/<name>       the published briefing (a link into briefings/.runs/)
     ledger.sqlite          the history of updates
 """
 
@@ -25,12 +26,15 @@ EVIDENCE_DIR = "evidence"
 JUDGMENTS_DIR = "judgments"
 SEEDS_DIR = "seeds"
 RESULTS_DIR = "results"
+BRIEFINGS_DIR = "briefings"
 LEDGER_NAME = LEDGER_FILE
 #: Where a model's runs are staged before one is published as ``results/<name>``.
 RUNS_DIR = ".runs"
 #: The folders forecast writes, replaces or deletes in. Nothing outside them is ever touched,
 #: whatever a file of the project (the ledger included) says.
-MANAGED_DIRS: tuple[str, ...] = (EVIDENCE_DIR, JUDGMENTS_DIR, SEEDS_DIR, RESULTS_DIR)
+MANAGED_DIRS: tuple[str, ...] = (
+    EVIDENCE_DIR, JUDGMENTS_DIR, SEEDS_DIR, RESULTS_DIR, BRIEFINGS_DIR
+)  # fmt: skip
 
 #: The one naming rule for temporary files: ``.<name>.tmp-<pid>`` beside the file they become.
 TEMPORARY = re.compile(r"^\..+\.tmp-\d+$")
@@ -92,6 +96,16 @@ class Layout:
         return self.results / RUNS_DIR
 
     @property
+    def briefings(self) -> Path:
+        """``briefings/``: published briefings, one link per model."""
+        return self.root / BRIEFINGS_DIR
+
+    @property
+    def briefing_runs(self) -> Path:
+        """``briefings/.runs/``: complete briefing folders, staged or published."""
+        return self.briefings / RUNS_DIR
+
+    @property
     def ledger(self) -> Path:
         """``ledger.sqlite``: the update history."""
         return self.root / LEDGER_NAME
@@ -111,6 +125,20 @@ class Layout:
     def contains(self, path: Path | str) -> bool:
         """Whether ``path``, with links resolved, lies inside the project folder."""
         return Path(self.root, path).resolve().is_relative_to(self.root.resolve())
+
+    def own_folder(self, folder: Path) -> Path:
+        """``folder`` (a folder forecast writes in), once it is known to be inside the project.
+
+        A managed folder that is a link, or that leads outside the project, is refused with
+        :class:`~forecast.errors.UsageError` before anything is written through it.
+        """
+        for path in (folder.parent, folder):
+            if path != self.root and (path.is_symlink() or not self.contains(path)):
+                raise UsageError(
+                    f"{display_path(path)} is a link or leads outside the project; forecast "
+                    "writes only inside the project: make it a plain folder"
+                )
+        return folder
 
     def relative(self, path: Path) -> str:
         """``path`` (inside the project) as the project-relative string the ledger stores."""

@@ -128,16 +128,21 @@ def sweep_temporaries(layout: Layout) -> int:
     Run under the project lock, so no other command is writing them.
     """
     removed = 0
-    for folder in (layout.evidence, layout.seeds, layout.results):
-        if not folder.is_dir():
+    for folder in (layout.evidence, layout.seeds, layout.results, layout.briefings):
+        if not folder.is_dir() or folder.is_symlink():  # a managed folder is never a link
             continue
         for entry in folder.iterdir():
             if TEMPORARY.match(entry.name) and (entry.is_symlink() or entry.is_file()):
                 entry.unlink()
                 removed += 1
-    if layout.runs.is_dir() and not layout.runs.is_symlink():
-        live = {link.resolve() for link in layout.results.iterdir() if link.is_symlink()}
-        for run in layout.runs.iterdir():
+    for published, runs in (
+        (layout.results, layout.runs),
+        (layout.briefings, layout.briefing_runs),
+    ):
+        if not runs.is_dir() or runs.is_symlink() or published.is_symlink():
+            continue
+        live = {link.resolve() for link in published.iterdir() if link.is_symlink()}
+        for run in runs.iterdir():
             unpublished = run.is_dir() and not run.is_symlink() and run.resolve() not in live
             if RUN_FOLDER.match(run.name) and unpublished:
                 shutil.rmtree(run)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from forecast.errors import Interrupted, ResultsError
+from forecast.errors import Interrupted, ResultsError, UsageError
 from forecast.spec.layout import Layout, display_path, temporary_name
 
 if TYPE_CHECKING:  # recovery imports this module, and needs none of the model's weight
@@ -99,7 +99,7 @@ def stage_results(
     report = report or FitReport(result, sensitivity=sensitivity)
     name = result.spec.name
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    layout.runs.mkdir(parents=True, exist_ok=True)
+    layout.own_folder(layout.runs).mkdir(parents=True, exist_ok=True)
     run_dir = layout.runs / f"{name}@{stamp}-{os.getpid()}"
     for n in itertools.count(2):
         try:
@@ -173,19 +173,19 @@ def published_run(layout: Layout, name: str) -> Path | None:
 
     The link is read, never followed blindly: its target must be one of this model's run
     folders in ``results/.runs/``, so a link pointing elsewhere raises
-    :class:`~forecast.errors.UnsafePathError` and nothing is written through it.
+    :class:`~forecast.errors.UsageError` and nothing is written through it.
     """
-    link = layout.results / name
+    link = layout.own_folder(layout.results) / name
     if not link.is_symlink():
         if link.exists():
             raise ResultsError(f"{display_path(link)} is not a link made by forecast; move it away")
         return None
     run = link.resolve()
     if run.parent != layout.runs.resolve() or not run.name.startswith(f"{name}@"):
-        from forecast.errors import UnsafePathError
-
-        where = f"{display_path(link)}: link target"
-        raise UnsafePathError(where, os.readlink(link), f"is not a run of {name} in results/.runs/")
+        raise UsageError(
+            f"{display_path(link)} leads to {os.readlink(link)!r}, not to a run of {name} in "
+            "results/.runs/; nothing is written through it: run forecast fit to publish anew"
+        )
     return run if run.is_dir() else None
 
 
