@@ -292,3 +292,20 @@ def analyst_spec(spec: Spec, analyst_id: str) -> Spec:
         evidence_judged_by=(record.judged_by,),
         sha256=digest,
     )
+
+
+def pooled_exact_posterior(
+    spec: Spec, seed: int
+) -> tuple[np.ndarray, dict[str, ExactResult], bool]:
+    """P(h | E) from the exact engine, pooled over the analysts; their exact results by id.
+
+    The third value says whether there was a pool (several analysts) at all.
+    """
+    from forecast.model.likelihood import evidence_arrays
+
+    arrays = evidence_arrays(spec)
+    exact = exact_posterior(arrays, seed=seed)
+    if not spec.analysts:
+        return exact.posterior, {EVIDENCE_ANALYST: exact}, False
+    pooled = analyst_posteriors(spec, arrays, exact, seed=seed)
+    return pooled.pooled, pooled.exact_by_analyst(), True

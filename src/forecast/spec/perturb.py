@@ -32,7 +32,7 @@ def without_attestations(spec: Spec, removed: set[str]) -> Spec:
         if claim.counted_attestations and not any(a.counted for a in recounted):
             continue
         claims.append(replace(claim, attestations=recounted))
-    return _with_claims(spec, claims)
+    return with_claims(spec, claims)
 
 
 def without_source(spec: Spec, source_id: str) -> Spec:
@@ -51,12 +51,12 @@ def without_document(spec: Spec, document_id: str) -> Spec:
 
 def without_claim(spec: Spec, claim_id: str) -> Spec:
     """Without one claim (a fact keeps its other claims)."""
-    return _with_claims(spec, [c for c in spec.claims if c.id != claim_id])
+    return with_claims(spec, [c for c in spec.claims if c.id != claim_id])
 
 
 def without_fact(spec: Spec, fact_id: str) -> Spec:
     """Without a fact and all its claims."""
-    return _with_claims(spec, [c for c in spec.claims if c.fact != fact_id])
+    return with_claims(spec, [c for c in spec.claims if c.fact != fact_id])
 
 
 def fact_ungrouped(spec: Spec, fact_id: str) -> Spec:
@@ -65,7 +65,7 @@ def fact_ungrouped(spec: Spec, fact_id: str) -> Spec:
         replace(c, fact=None, if_true=None, if_false=None) if c.fact == fact_id else c
         for c in spec.claims
     ]
-    return _with_claims(spec, claims)
+    return with_claims(spec, claims)
 
 
 def descendants(spec: Spec, document_id: str) -> set[str]:
@@ -97,7 +97,7 @@ def _recount(attestations: list[AttestationRecord]) -> tuple[AttestationRecord, 
     return tuple(out)
 
 
-def _with_claims(spec: Spec, claims: list[ClaimRecord]) -> Spec:
+def with_claims(spec: Spec, claims: list[ClaimRecord]) -> Spec:
     """The spec with these claims, and only the facts that still have one."""
     in_use = {c.fact for c in claims if c.fact is not None}
     facts = tuple(
