@@ -151,10 +151,3 @@ def hdi_of(idata: Any, var_name: str, prob: float) -> Any:
     az = import_arviz()
     with library_settings(), constant_draws_quiet():
         return az.hdi(idata, var_names=[var_name], hdi_prob=prob)[var_name].values
-
-
-def plot_forest(idata: Any, var_name: str, prob: float, ax: Any) -> None:
-    """ArviZ's forest plot of one variable, chains combined, drawn on the given axes."""
-    az = import_arviz()
-    with library_settings():
-        az.plot_forest(idata, var_names=[var_name], combined=True, hdi_prob=prob, ax=ax, show=False)

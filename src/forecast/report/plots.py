@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from forecast.compat import plot_forest
-from forecast.constants import HDI_PROB, ICD203_BANDS
+from forecast.constants import ICD203_BANDS
 
 if TYPE_CHECKING:  # the calibration figure needs none of the model's weight
-    from forecast.model.sample import FitResult
+    import pandas as pd
+
+    from forecast.report.posterior import FitReport
     from forecast.report.score import ScoreReport
 
 
@@ -26,44 +27,23 @@ def _figure(**kwargs):
     return Figure(**kwargs)
 
 
-def hypothesis_figure(result: FitResult):
-    """P(H | E) per hypothesis with its 94 % HDI, the prior and the uniform-prior posterior."""
-    from forecast.report.posterior import FitReport
-
-    table = FitReport(result).table()
-    labels = [f"{row.label}\n({hid})" for hid, row in table.iterrows()]
-    y = np.arange(len(table))[::-1]
-    fig = _figure(figsize=(8.5, 0.6 * len(table) + 1.8), layout="constrained")
-    ax = fig.subplots()
-    for i, band in enumerate(ICD203_BANDS):
-        if i % 2 == 0:
-            ax.axvspan(band.low, band.high, color="0.93", zorder=0)
-    words = ax.secondary_xaxis("top")
-    words.set_xticks([(b.low + b.high) / 2 for b in ICD203_BANDS], [b.word for b in ICD203_BANDS])
-    words.tick_params(labelsize=7, colors="0.35", length=0, labelrotation=30)
-    has_hdi = not table["hdi_low"].isna().any()
-    if has_hdi:
-        ax.hlines(
-            y, table["hdi_low"], table["hdi_high"], color="C0", lw=3, label=f"{HDI_PROB:.0%} HDI"
-        )
-    ax.plot(table["mean"], y, "o", color="C0", ms=8, label="posterior mean")
-    ax.plot(table["prior"], y, "|", color="k", ms=14, mew=2, label="prior")
-    ax.plot(table["uniform_prior_mean"], y, "x", color="C3", ms=7, label="posterior, uniform prior")
-    ax.set_yticks(y, labels)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("P(hypothesis | evidence); shaded: ICD-203 bands")
-    fig.suptitle(result.spec.title, fontsize=10)
-    ax.legend(loc="lower right", fontsize=8)
-    return fig
+def _posterior_table(report: FitReport) -> pd.DataFrame:
+    """The fit's hypotheses table with the robust range beside it (NaN without robustness)."""
+    table = report.table()
+    table["robust_low"] = table["robust_high"] = np.nan
+    if report.sensitivity is not None:
+        ranges = report.sensitivity.robust_range()
+        for i, h in enumerate(report.sensitivity.hypothesis_ids):
+            table.loc[h, ["robust_low", "robust_high"]] = ranges[i]
+    return table
 
 
-def reliability_figure(result: FitResult):
-    """Forest plot of sampled source reliabilities (ArviZ)."""
-    fig = _figure(figsize=(7, 0.5 * result.arrays.n_sampled + 1.5))
-    ax = fig.subplots()
-    plot_forest(result.idata, "reliability", HDI_PROB, ax)
-    ax.set_title("Source reporting reliability (posterior)")
-    return fig
+def _sources_table(report: FitReport) -> pd.DataFrame:
+    """The fit's sources table with each source's name."""
+    sources = report.sources()
+    spec_sources = report.result.spec.sources
+    sources["name"] = [spec_sources[s].source.name for s in sources.index]
+    return sources
 
 
 def calibration_figure(report: ScoreReport):
@@ -123,14 +103,20 @@ def figure_png(fig, dpi: int = 120) -> bytes:
     return buffer.getvalue()
 
 
-def write_plots(result: FitResult, folder: Path) -> list[Path]:
-    """Write ``p_H.png`` (and ``reliability.png`` for NUTS fits) into ``folder``."""
+def write_plots(report: FitReport, folder: Path) -> list[Path]:
+    """Write ``p_H.png`` and ``reliability.png`` (the briefing's figures) into ``folder``."""
+    from forecast.report.figures import DPI, posterior_figure, reliability_figure
+
+    spec = report.result.spec
+    figures = {
+        "p_H.png": posterior_figure(
+            _posterior_table(report), title=spec.title, as_of=str(spec.as_of() or "undated")
+        ),
+        "reliability.png": reliability_figure(_sources_table(report)),
+    }
     written = []
-    path = folder / "p_H.png"
-    hypothesis_figure(result).savefig(path, dpi=120)
-    written.append(path)
-    if result.idata is not None:
-        path = folder / "reliability.png"
-        reliability_figure(result).savefig(path, dpi=120, bbox_inches="tight")
+    for name, fig in figures.items():
+        path = folder / name
+        fig.savefig(path, dpi=DPI)
         written.append(path)
     return written

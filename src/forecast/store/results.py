@@ -144,7 +144,7 @@ def _write_run(report: FitReport, run_dir: Path, *, plots: bool) -> None:
     if plots:
         from forecast.report.plots import write_plots
 
-        write_plots(result, run_dir)
+        write_plots(report, run_dir)
 
 
 def _netcdf_size(idata: Any) -> int:
