@@ -13,8 +13,8 @@ model, and on the seed model with one further analyst (3 in all with its second 
 benchmarks/synthetic.py) (k)
 `forecast judges` and (m) `forecast fit`, and (n) `forecast questions` and (o) `forecast
 indicators` on a copy never fitted, and (p) `forecast score --retrospective` (which draws the
-calibration figure) on a copy fitted once with three questions resolved. ``--only a,b,c``
-times some jobs alone.
+calibration figure) on a copy fitted once with three questions resolved, and (q) `forecast
+brief` on a copy fitted once (with its second analyst). ``--only a,b,c`` times some jobs alone.
 Each job runs once to warm caches, then ``--repeat`` times, all jobs in turns so that a drifting
 machine slows them alike; the median is reported.
 """
@@ -152,6 +152,10 @@ def main() -> None:
         write_analysts(judged, 1)  # with the seed's own second analyst, 3 in all
         scored = copy_seed_project(tmp / "scored")
         prepare_scores(scored)
+        briefed = copy_seed_project(tmp / "briefed")
+        subprocess.run(
+            [*FORECAST, "fit", "--no-plots"], cwd=briefed, check=True, capture_output=True
+        )
         synthetic = tmp / "synthetic"
         write_project(synthetic, claims=1000, hypotheses=10, sources=20)
 
@@ -167,6 +171,7 @@ def main() -> None:
             "n": ([*FORECAST, "questions"], asked),
             "o": ([*FORECAST, "indicators"], asked),
             "p": ([*FORECAST, "score", "--retrospective"], scored),
+            "q": ([*FORECAST, "brief"], briefed),
             "f": ([*FORECAST, "--help"], seed),
             "g": ([*FORECAST, "check"], seed),
         }
@@ -199,6 +204,7 @@ def main() -> None:
         "n": "forecast questions (seed model, no published fit: its own exact pass)",
         "o": "forecast indicators (seed model, no published fit)",
         "p": "forecast score --retrospective (seed model, 3 resolved; draws calibration.png)",
+        "q": "forecast brief (seed model, fitted, 2 analysts)",
         "e": "forecast update --dry-run (one new claim, seed model)",
         "f": "forecast --help",
         "g": "forecast check (seed model)",
@@ -238,6 +244,8 @@ def main() -> None:
     for key in ("n", "o", "p"):
         if key in figures and "c" in figures:
             lines.append(f"- {key}/c = {figures[key] / figures['c']:.2f} (target <= 1)")
+    if "q" in figures:
+        lines.append(f"- q = {figures['q']:.1f} s (target <= 30 s)")
     if "e" in figures and "b" in figures:
         lines.append(
             f"- e/b = {figures['e'] / figures['b']:.2f} (one-claim update against a full fit)"

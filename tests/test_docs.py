@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from conftest import REPO
 from forecast.constants import ADMIRALTY_GRADES, ICD203_BANDS
 
@@ -85,3 +87,39 @@ def test_the_case_notes_after_tables_are_what_the_tool_prints_now(tmp_path, monk
         return lines[start : start + 6] + [x for x in lines if x.startswith("Assessment")]
 
     assert pooled_and_assessment(result.stdout) == pooled_and_assessment(after)
+
+
+def _readme_excerpt() -> str:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    found = re.search(
+        r"<!-- briefing-excerpt: docs/briefing-excerpt.md -->\n(.*?)\n<!-- end briefing-excerpt -->",
+        readme,
+        re.S,
+    )
+    assert found, "the README has no briefing excerpt"
+    return found.group(1)
+
+
+def test_the_readme_quotes_the_briefing_excerpt_and_shows_its_pictures():
+    excerpt = (REPO / "docs/briefing-excerpt.md").read_text(encoding="utf-8")
+    assert _readme_excerpt().strip() == excerpt.strip()
+    for picture in ("docs/briefing.png", "docs/briefing-p_H.png"):
+        head = (REPO / picture).read_bytes()[:24]
+        assert head[:8] == b"\x89PNG\r\n\x1a\n"
+        assert int.from_bytes(head[16:20], "big") >= 1000, picture
+
+
+@pytest.mark.slow
+def test_the_briefing_excerpt_is_what_the_seed_model_briefs_now(tmp_path, monkeypatch, cli):
+    """The README's excerpt came from the tool, and the seed model still briefs the same."""
+    from conftest import copy_project
+
+    root = copy_project(REPO, tmp_path / "seed", ("models", "evidence", "seeds", "judgments"))
+    monkeypatch.chdir(root)
+    assert cli("fit", "--method", "exact", "--no-plots").exit_code == 0
+    result = cli("brief")
+    assert result.exit_code == 0, result.stderr
+    page = (root / "briefings/azerbaijan-2025/briefing.md").read_text(encoding="utf-8")
+    bottom_line = re.search(r"^## Bottom line\n(.*?)\n!\[", page, flags=re.S | re.M)
+    assert bottom_line is not None
+    assert bottom_line.group(1).strip() == _readme_excerpt().strip()

@@ -58,6 +58,15 @@ class Resolution:
 
 
 @dataclass(frozen=True)
+class Brief:
+    """What :meth:`Project.brief` wrote: the folder, its files, and what recovery repaired."""
+
+    folder: Path
+    files: tuple[str, ...]
+    recovered: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Project:
     """A project folder and one of its models; open it with :meth:`open`."""
 
@@ -430,7 +439,9 @@ class Project:
             posterior = np.array([means[h] for h in spec.hypothesis_ids])
             basis = f"P(h | E) of the published fit, evidence as of {stored['as_of']}"
         else:
-            posterior, _, pooled = _exact_posterior(spec, seed)
+            from forecast.analysis.analysts import pooled_exact_posterior
+
+            posterior, _, pooled = pooled_exact_posterior(spec, seed)
             basis = "P(h | E) from an exact pass" + (", pooled" if pooled else "")
         return IndicatorsReport(spec.name, spec.hypothesis_ids, posterior, items, basis)
 
@@ -598,6 +609,64 @@ class Project:
         write_atomically(run / name, figure_png(calibration_figure(report)))
         return replace(report, figure=self.layout.results / report.model / name)
 
+    def brief(
+        self, out: Path | str | None = None, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    ) -> Brief:
+        """Write the briefing: ``briefing.md``, ``briefing.html`` and their figures.
+
+        From the published fit of the current spec (else :class:`~forecast.errors.ResultsError`:
+        run forecast fit first), its indicators, the ledger's updates and resolutions. Written
+        under the project lock to ``briefings/<model>`` (a new run, published by one rename),
+        or to ``out``, a folder that must be new or empty.
+        """
+        import datetime as dt
+
+        import pandas as pd
+
+        from forecast.analysis.timeline import claims_timeline, updates_timeline
+        from forecast.errors import ResultsError
+        from forecast.report.brief import build_briefing, timeline_caption
+        from forecast.store.briefing import publish_briefing, write_briefing_to
+        from forecast.store.ledger import Ledger, now, project_lock
+        from forecast.store.recovery import recover
+        from forecast.store.results import published_run
+
+        with project_lock(self.root, lock_timeout):
+            recovered = tuple(recover(self.layout))
+            spec = self.load()
+            summary = self._published_summary(spec)
+            run = published_run(self.layout, spec.name)
+            if summary is None or run is None:
+                raise ResultsError(
+                    f"results/{spec.name}: no published results of the current model files; "
+                    "run forecast fit first"
+                )
+            claims = pd.read_csv(run / "claims.csv", index_col="claim")
+            sources = pd.read_csv(run / "sources.csv", index_col="source")
+            updates = []
+            if self.layout.ledger.exists():
+                with Ledger.read(self.layout) as ledger:
+                    updates = [u for u in ledger.updates() if u.model == spec.name]
+            if updates:
+                published = {row["hypothesis"]: row["mean"] for row in summary["hypotheses"]}
+                timeline = updates_timeline(spec, updates, published)
+                caption = timeline_caption("updates", summary["as_of"])
+            else:
+                timeline = claims_timeline(spec, summary["seed"])
+                caption = timeline_caption("claims", summary["as_of"])
+            briefing = build_briefing(
+                spec, summary, claims, sources,
+                indicators=self.indicators(), scores=self._score(False),
+                backtest=self._score(True), timeline=timeline, timeline_caption=caption,
+                today=dt.datetime.fromisoformat(now()).date(),
+            )  # fmt: skip
+            files = briefing.files()
+            if out is None:
+                folder = publish_briefing(self.layout, spec.name, files)
+            else:
+                folder = write_briefing_to(Path(out), files)
+        return Brief(folder, tuple(files), recovered)
+
     def _published_summary(self, spec: Spec) -> dict[str, Any] | None:
         """The published summary.json when it is of exactly this spec, else None."""
         from forecast.errors import ResultsError
@@ -660,23 +729,11 @@ def _iso_date(value: Any, option: str) -> Any:
         raise UsageError(f"{option}: not a date YYYY-MM-DD: {value!r}") from None
 
 
-def _exact_posterior(spec: Spec, seed: int) -> tuple[Any, dict[str, Any], bool]:
-    """P(h | E) from the exact engine, pooled over the analysts; their exact results by id."""
-    from forecast.analysis.analysts import analyst_posteriors
-    from forecast.model.exact import exact_posterior
-    from forecast.model.likelihood import evidence_arrays
-
-    arrays = evidence_arrays(spec)
-    exact = exact_posterior(arrays, seed=seed)
-    if not spec.analysts:
-        return exact.posterior, {EVIDENCE_ANALYST: exact}, False
-    pooled = analyst_posteriors(spec, arrays, exact, seed=seed)
-    return pooled.pooled, pooled.exact_by_analyst(), True
-
-
 def _exact_questions(spec: Spec, seed: int) -> Any:
     """The questions' forecasts from an exact pass: no draws, so no spread over them."""
-    posterior, exacts, pooled = _exact_posterior(spec, seed)
+    from forecast.analysis.analysts import pooled_exact_posterior
+
+    posterior, exacts, pooled = pooled_exact_posterior(spec, seed)
     basis = "computed now with the exact engine (no published fit has forecast these questions)"
     return _questions_report(spec, posterior, None, exacts, pooled, basis, seed)
 

@@ -358,6 +358,28 @@ def score(
         _print(report, format)
 
 
+@app.command()
+def brief(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Write to this new or empty folder instead of briefings/<model>/."
+        ),
+    ] = None,
+    lock_timeout: LockOption = DEFAULT_LOCK_TIMEOUT,
+    project: ProjectOption = None,
+    model: ModelOption = None,
+) -> None:
+    """Write the briefing (briefing.md, one self-contained briefing.html, figures)."""
+    from forecast.spec.layout import display_path
+
+    with _errors_to_exit_codes():
+        written = _open(project, model).brief(out, lock_timeout=lock_timeout)
+        for action in written.recovered:
+            typer.echo(f"Recovered: {action}")
+        typer.echo(f"Wrote {display_path(written.folder)}/ ({', '.join(written.files)})")
+
+
 judge_app = typer.Typer(help="Judgments of further analysts: templates to fill.")
 app.add_typer(judge_app, name="judge")
 
