@@ -142,3 +142,10 @@ def drop_claim(root: Path, claim_id: str) -> None:
     data = yaml.safe_load(path.read_text())
     data["claims"] = [c for c in data["claims"] if c["id"] != claim_id]
     path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG file's header (and a check that it is a PNG)."""
+    head = Path(path).read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", path
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")

@@ -8,18 +8,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import edit, tree_hash
+from conftest import edit, png_size, tree_hash
 from forecast.report.words import percent
 from test_questions import M, add_question
 
 FIGURES = ("p_H.png", "evidence.png", "reliability.png", "timeline.png")
-
-
-def png_size(path) -> tuple[int, int]:
-    """Width and height from a PNG file's header."""
-    head = path.read_bytes()[:24]
-    assert head[:8] == b"\x89PNG\r\n\x1a\n", path
-    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
 def fitted(cli, *args: str) -> dict:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import png_size
 from forecast.report import figures
 
 HYPOTHESES = pd.DataFrame(
@@ -16,17 +17,10 @@ HYPOTHESES = pd.DataFrame(
 )
 
 
-def _png_size(path) -> tuple[int, int]:
-    """Width and height from a PNG file's header."""
-    head = path.read_bytes()[:24]
-    assert head[:8] == b"\x89PNG\r\n\x1a\n", path
-    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-
-
 def _saved(fig, path) -> tuple[int, int]:
     """Save at the briefing's resolution; the size must suit an A4 page."""
     fig.savefig(path, dpi=figures.DPI)
-    width, height = _png_size(path)
+    width, height = png_size(path)
     assert 700 <= width <= 1200 and 300 <= height <= 3000, (width, height)
     return width, height
 
@@ -292,7 +286,7 @@ def test_an_exact_fit_writes_both_figures_and_its_tables_draw_every_one(mini_pro
     assert result.exit_code == 0, result.stderr
     out = mini_project / "results" / "mini"
     for name in ("p_H.png", "reliability.png"):  # reliability too: priors and fixed values
-        width, height = _png_size(out / name)
+        width, height = png_size(out / name)
         assert 700 <= width <= 1200 and 300 <= height <= 3000, (name, width, height)
     summary = json.loads((out / "summary.json").read_text())
     table = pd.read_csv(out / "summary.csv", index_col="hypothesis")

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from conftest import edit, tree_hash
+from conftest import edit, png_size, tree_hash
 from forecast.spec.layout import display_path
 from forecast.store.forecasts import FORECAST, RESOLUTION, scored
 from forecast.store.ledger import Event
@@ -107,11 +107,15 @@ def test_retrospective_questions_are_scored_only_as_a_labelled_backtest():
     assert BACKTEST in ScoreReport("m", (result,), retrospective=True).text()
 
 
-def _png_size(path) -> tuple[int, int]:
-    """Width and height from a PNG file's header."""
-    head = path.read_bytes()[:24]
-    assert head[:8] == b"\x89PNG\r\n\x1a\n", path
-    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+def add_dated_question(root) -> None:
+    """The ferry question, with every document dated so the evidence cutoff is known
+    (2025-03-04)."""
+    add_question(root)
+    edit(
+        root / M,
+        "    derived_from: harbour-report",
+        "    date: 2025-03-04\n    derived_from: harbour-report",
+    )
 
 
 def _at(monkeypatch, when: str) -> None:
@@ -119,13 +123,7 @@ def _at(monkeypatch, when: str) -> None:
 
 
 def test_resolve_then_score_round_trip(mini_project, cli, monkeypatch):
-    add_question(mini_project)
-    # Every document dated, so the forecasts' evidence cutoff is known (2025-03-04).
-    edit(
-        mini_project / M,
-        "    derived_from: harbour-report",
-        "    date: 2025-03-04\n    derived_from: harbour-report",
-    )
+    add_dated_question(mini_project)
     _at(monkeypatch, "2025-03-10T09:00:00+00:00")
     fitted = cli("fit", "--method", "exact", "--no-plots")
     assert fitted.exit_code == 0, fitted.stderr
@@ -147,7 +145,7 @@ def test_resolve_then_score_round_trip(mini_project, cli, monkeypatch):
     assert row["brier"] == pytest.approx((p_yes - 1) ** 2)
     assert row["log_score_bits"] == pytest.approx(math.log2(p_yes))
     assert report["figure"] == str(mini_project / "results/mini/calibration.png")
-    assert _png_size(mini_project / "results/mini/calibration.png") == (780, 744)
+    assert png_size(mini_project / "results/mini/calibration.png") == (780, 744)
     from forecast import Project
     from forecast.store.ledger import Ledger
 
@@ -350,12 +348,7 @@ def test_resolving_as_evidence_warns_of_an_overlapping_question_already_in(
 def test_the_calibration_figure_is_never_written_through_a_link_leading_outside(
     mini_project, cli, monkeypatch, tmp_path_factory
 ):
-    add_question(mini_project)
-    edit(
-        mini_project / M,
-        "    derived_from: harbour-report",
-        "    date: 2025-03-04\n    derived_from: harbour-report",
-    )
+    add_dated_question(mini_project)
     _at(monkeypatch, "2025-03-10T09:00:00+00:00")
     assert cli("fit", "--method", "exact", "--no-plots").exit_code == 0
     _at(monkeypatch, "2025-04-02T12:00:00+00:00")
@@ -375,14 +368,9 @@ def test_the_calibration_figure_is_never_written_through_a_link_leading_outside(
 def test_a_resolved_retrospective_question_is_left_out_of_skill_and_counted(
     mini_project, cli, monkeypatch
 ):
-    add_question(mini_project)
-    # Written after its outcome: retrospective. Every document dated, so its cutoff is known.
+    add_dated_question(mini_project)
+    # Written after its outcome: retrospective.
     edit(mini_project / M, "    written_on: 2025-03-06", "    written_on: 2025-05-01")
-    edit(
-        mini_project / M,
-        "    derived_from: harbour-report",
-        "    date: 2025-03-04\n    derived_from: harbour-report",
-    )
     _at(monkeypatch, "2025-05-02T09:00:00+00:00")
     assert cli("fit", "--method", "exact", "--no-plots").exit_code == 0
     assert (
@@ -400,5 +388,5 @@ def test_a_resolved_retrospective_question_is_left_out_of_skill_and_counted(
         "Calibration figure: "
         + display_path(mini_project / "results/mini/calibration-retrospective.png")
     )
-    assert _png_size(mini_project / "results/mini/calibration-retrospective.png") == (780, 744)
+    assert png_size(mini_project / "results/mini/calibration-retrospective.png") == (780, 744)
     assert not (mini_project / "results/mini/calibration.png").exists()

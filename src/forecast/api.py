@@ -427,23 +427,8 @@ class Project:
         From the published fit's P(h | E) when it is of the current spec, else an exact pass
         computed here (pooled over the analysts). Writes nothing.
         """
-        import numpy as np
-
-        from forecast.report.questions import IndicatorsReport
-
         spec = self.load()
-        stored = self._published_summary(spec)
-        items = spec.indicators + tuple(q for q in spec.questions if q.resolution is None)
-        if stored is not None:
-            means = {row["hypothesis"]: row["mean"] for row in stored["hypotheses"]}
-            posterior = np.array([means[h] for h in spec.hypothesis_ids])
-            basis = f"P(h | E) of the published fit, evidence as of {stored['as_of']}"
-        else:
-            from forecast.analysis.analysts import pooled_exact_posterior
-
-            posterior, _, pooled = pooled_exact_posterior(spec, seed)
-            basis = "P(h | E) from an exact pass" + (", pooled" if pooled else "")
-        return IndicatorsReport(spec.name, spec.hypothesis_ids, posterior, items, basis)
+        return _indicators(spec, self._published_summary(spec), seed)
 
     def resolve(
         self,
@@ -577,17 +562,15 @@ class Project:
             report = replace(self._score(retrospective), recovered=recovered)
             return self._draw_calibration(report)
 
-    def _score(self, retrospective: bool) -> ScoreReport:
+    def _score(
+        self, retrospective: bool, spec: Spec | None = None, events: list[Any] | None = None
+    ) -> ScoreReport:
+        """The scores of ``spec`` (loaded if not given) from the ledger's ``events``."""
         from forecast.report.score import ScoreReport
         from forecast.store.forecasts import of_model, scored
-        from forecast.store.ledger import Ledger
 
-        spec = self.load()
-        events = []
-        if self.layout.ledger.exists():
-            with Ledger.read(self.layout) as ledger:
-                events = ledger.events()
-        mine = of_model(events, spec.name)
+        spec = spec or self.load()
+        mine = of_model(self._events() if events is None else events, spec.name)
         results = tuple(scored(mine, retrospective=retrospective))
         left_out = 0 if retrospective else len(scored(mine, retrospective=True)) - len(results)
         return ScoreReport(spec.name, results, retrospective, left_out=left_out)
@@ -627,7 +610,7 @@ class Project:
         from forecast.errors import ResultsError
         from forecast.report.brief import build_briefing, timeline_caption
         from forecast.store.briefing import publish_briefing, write_briefing_to
-        from forecast.store.ledger import Ledger, now, project_lock
+        from forecast.store.ledger import now, project_lock, update_records
         from forecast.store.recovery import recover
         from forecast.store.results import published_run
 
@@ -643,10 +626,8 @@ class Project:
                 )
             claims = pd.read_csv(run / "claims.csv", index_col="claim")
             sources = pd.read_csv(run / "sources.csv", index_col="source")
-            updates = []
-            if self.layout.ledger.exists():
-                with Ledger.read(self.layout) as ledger:
-                    updates = [u for u in ledger.updates() if u.model == spec.name]
+            events = self._events()
+            updates = [u for u in update_records(events) if u.model == spec.name]
             if updates:
                 published = {row["hypothesis"]: row["mean"] for row in summary["hypotheses"]}
                 timeline = updates_timeline(spec, updates, published)
@@ -656,8 +637,9 @@ class Project:
                 caption = timeline_caption("claims", summary["as_of"])
             briefing = build_briefing(
                 spec, summary, claims, sources,
-                indicators=self.indicators(), scores=self._score(False),
-                backtest=self._score(True), timeline=timeline, timeline_caption=caption,
+                indicators=_indicators(spec, summary, summary["seed"]),
+                scores=self._score(False, spec, events), backtest=self._score(True, spec, events),
+                timeline=timeline, timeline_caption=caption,
                 today=dt.datetime.fromisoformat(now()).date(),
             )  # fmt: skip
             files = briefing.files()
@@ -666,6 +648,15 @@ class Project:
             else:
                 folder = write_briefing_to(Path(out), files)
         return Brief(folder, tuple(files), recovered)
+
+    def _events(self) -> list[Any]:
+        """Every event of the ledger, oldest first (none without a ledger)."""
+        from forecast.store.ledger import Ledger
+
+        if not self.layout.ledger.exists():
+            return []
+        with Ledger.read(self.layout) as ledger:
+            return ledger.events()
 
     def _published_summary(self, spec: Spec) -> dict[str, Any] | None:
         """The published summary.json when it is of exactly this spec, else None."""
@@ -727,6 +718,25 @@ def _iso_date(value: Any, option: str) -> Any:
         return dt.date.fromisoformat(str(value))
     except ValueError:
         raise UsageError(f"{option}: not a date YYYY-MM-DD: {value!r}") from None
+
+
+def _indicators(spec: Spec, stored: dict[str, Any] | None, seed: int) -> IndicatorsReport:
+    """The indicators report from the published summary ``stored``, else an exact pass."""
+    import numpy as np
+
+    from forecast.report.questions import IndicatorsReport
+
+    items = spec.indicators + tuple(q for q in spec.questions if q.resolution is None)
+    if stored is not None:
+        means = {row["hypothesis"]: row["mean"] for row in stored["hypotheses"]}
+        posterior = np.array([means[h] for h in spec.hypothesis_ids])
+        basis = f"P(h | E) of the published fit, evidence as of {stored['as_of']}"
+    else:
+        from forecast.analysis.analysts import pooled_exact_posterior
+
+        posterior, _, pooled = pooled_exact_posterior(spec, seed)
+        basis = "P(h | E) from an exact pass" + (", pooled" if pooled else "")
+    return IndicatorsReport(spec.name, spec.hypothesis_ids, posterior, items, basis)
 
 
 def _exact_questions(spec: Spec, seed: int) -> Any:

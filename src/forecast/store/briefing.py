@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 from forecast.errors import UsageError
 from forecast.spec.layout import Layout, display_path, temporary_name
-from forecast.store.results import publish_run
+from forecast.store.results import new_run, publish_run
 
 
 def publish_briefing(layout: Layout, name: str, files: dict[str, bytes]) -> Path:
     """Write ``files`` into a new run of ``briefings/<name>`` and publish it; return the link."""
-    runs = layout.own_folder(layout.briefing_runs)
-    runs.mkdir(parents=True, exist_ok=True)
-    run = runs / f"{name}@{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
-    shutil.rmtree(run, ignore_errors=True)  # this process's own leftover of this second
-    run.mkdir()
+    run = new_run(layout, layout.briefing_runs, name)
     try:
         _write_all(run, files)
         return publish_run(layout.briefings / name, run)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from forecast.errors import LedgerError
+from forecast.errors import LEDGER_FILE, LedgerError
 from forecast.spec.layout import RESULTS_DIR, RUNS_DIR, Layout, display_path
 
 #: The schema this code writes. 0: ``updates`` table (forecast 0.2); 1: ``events`` hash chain.
@@ -118,6 +118,15 @@ class UpdateRecord:
             return cls(**{name: body[name] for name in cls.__dataclass_fields__ if name in body})
         except TypeError as exc:
             raise LedgerError(display, f"{where}: not an update record ({exc})") from None
+
+
+def update_records(events: list[Event], display: str = LEDGER_FILE) -> list[UpdateRecord]:
+    """The update events among ``events`` as records, oldest first."""
+    return [
+        UpdateRecord.from_body(e.body, f"event {e.seq}", display)
+        for e in events
+        if e.kind == "update"
+    ]
 
 
 class Ledger:
@@ -334,11 +343,7 @@ class Ledger:
 
     def updates(self) -> list[UpdateRecord]:
         """Every committed update, oldest first."""
-        return [
-            UpdateRecord.from_body(e.body, f"event {e.seq}", self.display)
-            for e in self.events()
-            if e.kind == "update"
-        ]
+        return update_records(self.events(), self.display)
 
     def last_update_id(self) -> int:
         """The id of the newest committed update (0 when there is none)."""

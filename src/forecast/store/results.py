@@ -80,6 +80,20 @@ def points_to(link: Path, run_dir: Path) -> bool:
     return link.is_symlink() and link.resolve() == run_dir.resolve()
 
 
+def new_run(layout: Layout, runs: Path, name: str) -> Path:
+    """A new, empty run folder ``<runs>/<name>@<time>-<pid>[-<n>]`` inside the project."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    layout.own_folder(runs).mkdir(parents=True, exist_ok=True)
+    run_dir = runs / f"{name}@{stamp}-{os.getpid()}"
+    for n in itertools.count(2):
+        try:
+            run_dir.mkdir()
+            return run_dir
+        except FileExistsError:  # a second run by this process within the same second
+            run_dir = runs / f"{name}@{stamp}-{os.getpid()}-{n}"
+    raise AssertionError("unreachable")
+
+
 def stage_results(
     result: FitResult,
     layout: Layout,
@@ -98,15 +112,7 @@ def stage_results(
 
     report = report or FitReport(result, sensitivity=sensitivity)
     name = result.spec.name
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    layout.own_folder(layout.runs).mkdir(parents=True, exist_ok=True)
-    run_dir = layout.runs / f"{name}@{stamp}-{os.getpid()}"
-    for n in itertools.count(2):
-        try:
-            run_dir.mkdir()
-            break
-        except FileExistsError:  # a second fit by this process within the same second
-            run_dir = layout.runs / f"{name}@{stamp}-{os.getpid()}-{n}"
+    run_dir = new_run(layout, layout.runs, name)
     staged = StagedResults(layout.results / name, run_dir)
     try:
         _write_run(report, run_dir, plots=plots)
