@@ -11,7 +11,7 @@ from conftest import edit, png_size, tree_hash
 from forecast.spec.layout import display_path
 from forecast.store.forecasts import FORECAST, RESOLUTION, scored
 from forecast.store.ledger import Event
-from test_questions import P_YES, M, add_question
+from test_questions import INDICATOR, P_YES, M, add_question
 
 
 def _event(seq: int, kind: str, body: dict) -> Event:
@@ -390,3 +390,27 @@ def test_a_resolved_retrospective_question_is_left_out_of_skill_and_counted(
     )
     assert png_size(mini_project / "results/mini/calibration-retrospective.png") == (780, 744)
     assert not (mini_project / "results/mini/calibration.png").exists()
+
+
+def test_a_question_resolved_in_the_ledger_is_resolved_everywhere(mini_project, cli, monkeypatch):
+    add_dated_question(mini_project)
+    mini_project.joinpath(M).write_text(mini_project.joinpath(M).read_text() + INDICATOR)
+    _at(monkeypatch, "2025-03-10T09:00:00+00:00")
+    assert cli("fit", "--method", "exact", "--no-plots").exit_code == 0
+    assert "ferry-on-time" in cli("indicators").stdout
+    _at(monkeypatch, "2025-04-02T12:00:00+00:00")
+    assert cli("resolve", "ferry-on-time", "--outcome", "no", "--date", "2025-04-01").exit_code == 0
+    assert "1 forward-looking, 1 resolved (forecast resolve" in cli("check").stdout
+    assert "resolved no on 2025-04-01" in cli("questions").stdout
+    assert "ferry-on-time" not in cli("indicators").stdout  # nothing left to watch
+    # A later fit records no new forecast for it, and the briefing lists it as resolved.
+    from forecast import Project
+    from forecast.store.ledger import Ledger
+
+    edit(mini_project / "evidence/harbour.yaml", "if_true: 0.8", "if_true: 0.7")
+    assert cli("fit", "--method", "exact", "--no-plots").exit_code == 0
+    with Ledger.read(Project.open(mini_project).layout) as ledger:
+        assert [e.kind for e in ledger.events()] == [FORECAST, RESOLUTION]
+    assert cli("brief").exit_code == 0
+    page = (mini_project / "briefings/mini/briefing.md").read_text()
+    assert "- ferry-on-time: no on 2025-04-01; forecast " in page

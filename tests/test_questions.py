@@ -477,8 +477,9 @@ def test_check_counts_the_questions_and_indicators_and_gives_the_evidence_cutoff
     path.write_text(path.read_text() + INDICATOR)
     out = cli("check").stdout
     assert (
-        "Forecast questions (1): 0 retrospective, 1 forward-looking, 0 resolved by an outcome "
-        "claim; indicators (1); evidence cutoff unknown (a document is undated)."
+        "Forecast questions (1): 0 retrospective, 1 forward-looking, 0 resolved (forecast "
+        "resolve, or an outcome claim); indicators (1); evidence cutoff unknown (a document is "
+        "undated)."
     ) in out
     edit(
         path,

@@ -107,21 +107,24 @@ class Project:
     def load(self) -> Spec:
         """The validated spec: the model with all its evidence and verified quotes.
 
-        A question changed since the ledger recorded its resolution is refused too
-        (:class:`~forecast.errors.SpecError`, at the question, naming the resolution): its
-        scored forecasts would no longer be of the question that was resolved.
+        Questions the ledger resolved are marked resolved. A question changed since the
+        ledger recorded its resolution is refused (:class:`~forecast.errors.SpecError`, at
+        the question, naming the resolution): its scored forecasts would no longer be of the
+        question that was resolved.
         """
         from forecast.spec.rules import load_spec
-        from forecast.store.forecasts import changed_after_resolution
+        from forecast.store.forecasts import changed_after_resolution, with_resolutions
 
         spec = load_spec(self.model_path)
         if spec.questions and self.layout.ledger.exists():
             from forecast.store.ledger import Ledger
 
             with Ledger.read(self.layout) as ledger:
-                problems = changed_after_resolution(spec, ledger.events(), ledger.display)
+                events = ledger.events()
+                problems = changed_after_resolution(spec, events, ledger.display)
             if problems:
                 raise SpecError(problems)
+            spec = with_resolutions(spec, events)
         return spec
 
     def check(self) -> CheckReport:

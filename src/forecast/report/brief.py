@@ -155,7 +155,7 @@ def briefing_context(
         "flips": _flips(robustness, labels),
         "disagreement": _disagreement(summary),
         "dependence": _dependence(spec),
-        "forecasts": _forecasts(summary, scores, backtest),
+        "forecasts": _forecasts(spec, summary, scores, backtest),
         "watch": _watch(indicators),
         "caveats": _caveats(spec, summary),
         "annex": _annex(spec, claims, sources),
@@ -446,15 +446,20 @@ def _name(spec: Spec, source: str) -> str:
 
 
 def _forecasts(
-    summary: dict[str, Any], scores: ScoreReport, backtest: ScoreReport
+    spec: Spec, summary: dict[str, Any], scores: ScoreReport, backtest: ScoreReport
 ) -> dict[str, Any] | None:
-    """Open questions with P(yes) and intervals; resolved ones with outcome and score."""
+    """Open questions with P(yes) and intervals; resolved ones with outcome and score.
+
+    Whether a question is resolved comes from the spec (its outcome claim, or the ledger),
+    which may know of a resolution recorded after the fit.
+    """
     stored = summary.get("questions")
     if not stored or not stored["questions"]:
         return None
     scored = {r.question: r for r in (*scores.results, *backtest.results)}
+    questions = {q.id: q for q in spec.questions}
     open_, resolved = [], []
-    for row in stored["questions"]:
+    for row in _resolved_as_now(stored["questions"], questions):
         entry = {
             "id": row["question"],
             "text": row["text"],
@@ -498,6 +503,20 @@ def _forecasts(
         "resolved": resolved,
         "score_summary": summary_line,
     }
+
+
+def _resolved_as_now(rows: list[dict[str, Any]], questions: dict[str, Any]) -> list[dict]:
+    """The fit's question rows with each resolution as the spec now knows it."""
+    out = []
+    for row in rows:
+        question = questions.get(row["question"])
+        if question is not None and question.resolution is not None:
+            row = row | {
+                "resolution": question.resolution,
+                "resolved_on": question.resolved_on.isoformat() if question.resolved_on else None,
+            }
+        out.append(row)
+    return out
 
 
 def _watch(indicators: IndicatorsReport | None) -> dict[str, Any] | None:
@@ -659,7 +678,9 @@ def _figures(
     }
     stored = summary.get("questions")
     if stored and stored["questions"]:
-        rows = pd.DataFrame(stored["questions"]).set_index("question")
+        questions = {q.id: q for q in spec.questions}
+        rows = pd.DataFrame(_resolved_as_now(stored["questions"], questions))
+        rows = rows.set_index("question")
         numbers = [c for c in rows.columns if c.endswith(("_low", "_high")) or c == "p_yes"]
         rows[numbers] = rows[numbers].astype(float)  # JSON's null (no draws) becomes NaN
         drawn["questions"] = figures.questions_figure(rows)

@@ -224,8 +224,9 @@ class CheckReport(Report):
             lines += [
                 "",
                 f"Forecast questions ({len(spec.questions)}): {retrospective} retrospective, "
-                f"{len(spec.questions) - retrospective} forward-looking, {resolved} resolved by "
-                f"an outcome claim; indicators ({len(spec.indicators)}); evidence cutoff "
+                f"{len(spec.questions) - retrospective} forward-looking, {resolved} resolved "
+                f"(forecast resolve, or an outcome claim); indicators ({len(spec.indicators)}); "
+                "evidence cutoff "
                 f"{cutoff}.",
             ]
         lines += ["", f"Documents ({len(spec.documents)}):"]

@@ -157,6 +157,33 @@ def _log2_of(p_yes: float, outcome: int) -> float:
     return math.log2(p_yes if outcome else 1.0 - p_yes)
 
 
+def with_resolutions(spec: Spec, events: list[Event]) -> Spec:
+    """``spec`` with every question the ledger resolved marked resolved, with its date.
+
+    An outcome claim's resolution stands as it is; the ledger fills in the questions
+    resolved without one (``forecast resolve`` without ``--as-evidence``), so they are shown
+    as resolved, no longer ranked as things to watch, and no longer forecast.
+    """
+    from dataclasses import replace
+
+    recorded = {
+        e.body["question"]: e.body for e in of_model(events, spec.name) if e.kind == RESOLUTION
+    }
+    if not recorded:
+        return spec
+    questions = tuple(
+        replace(
+            q,
+            resolution=recorded[q.id]["outcome"],
+            resolved_on=dt.date.fromisoformat(recorded[q.id]["date"]),
+        )
+        if q.resolution is None and q.id in recorded
+        else q
+        for q in spec.questions
+    )
+    return replace(spec, questions=questions)
+
+
 def of_model(events: list[Event], model: str) -> list[Event]:
     """The events of one model's questions (a project may hold several models)."""
     return [e for e in events if e.body.get("model", model) == model]
