@@ -135,9 +135,15 @@ def test_the_markdown_names_every_hypothesis_with_its_number_word_and_the_confid
     mini_project, cli
 ):
     add_question(mini_project)
+    edit(
+        mini_project / "evidence/harbour.yaml",
+        "    text: The customs office was closed.\n",
+        "    text: The customs office was closed.\n    rationale: Customs shuts  with the harbour.\n",
+    )
     summary = fitted(cli)
     assert cli("brief").exit_code == 0
     page = (mini_project / "briefings/mini/briefing.md").read_text()
+    assert "*Rationale:* Customs shuts with the harbour." in page  # the annex gives the why
     for row in summary["hypotheses"]:
         line = f"| {row['label']} ({row['hypothesis']}) | {percent(row['mean'])} | {row['word']} |"
         assert line in page
@@ -145,6 +151,14 @@ def test_the_markdown_names_every_hypothesis_with_its_number_word_and_the_confid
     assert f"Confidence: **{confidence}**" in page
     leader = max(summary["hypotheses"], key=lambda row: row["mean"])
     assert f"({leader['hypothesis']}) is the most probable answer: **{leader['word']} " in page
+    # The question's resolve-by date has passed with no outcome recorded: the page says so.
+    assert (
+        "(ferry-on-time) *past its resolve-by date: outcome not recorded yet (forecast resolve)* "
+        "| 2025-04-01 |"
+    ) in page
+    # What the answer leans on, by source and document, in the same units as the rest.
+    assert "### The sources it leans on most" in page
+    assert re.search(r"^- without .+: \w+ \d+ % → \d+ %", page, flags=re.MULTILINE)
     # The page's sections in the order an analyst reads them.
     headings = re.findall(r"^## (.+)$", page, flags=re.MULTILINE)
     assert headings == [

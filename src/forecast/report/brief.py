@@ -40,6 +40,10 @@ FIGURE_DPI = 150
 TOP_CLAIMS = 5
 TOP_DISAGREEMENTS = 5
 TOP_INDICATORS = 8
+TOP_SOURCES = 3
+#: A claim whose diagnosticity is below this moves no hypothesis against another: the evidence
+#: matrix leaves it out (the annex lists it) and says how many.
+NOTHING = 0.005
 
 RELIABILITY_CAVEAT = (
     "A source's reliability posterior measures how consistent its reports are with the rest of "
@@ -120,7 +124,8 @@ def build_briefing(
         backtest=backtest, today=today,
     )  # fmt: skip
     figures = _figures(spec, summary, claims, sources, timeline, timeline_caption)
-    context["captions"] = _captions(summary, timeline_caption)
+    left_out = int(((claims["fact"].isna()) & (claims["diagnosticity"] < NOTHING)).sum())
+    context["captions"] = _captions(summary, timeline_caption, left_out)
     return Briefing(context, figures)
 
 
@@ -144,18 +149,21 @@ def briefing_context(
         "model": spec.name,
         "question": spec.explanandum,
         "as_of": summary["as_of"],
+        "undated": sorted(d.id for d in spec.documents.values() if d.document.date is None),
         "written_on": today.isoformat(),
         "method": _method(summary),
-        "bluf": _bluf(summary, hypotheses, robustness, labels),
+        "bluf": _bluf(summary, hypotheses, robustness, labels)
+        | {"prior_decides": _prior_decides(robustness)},
         "judgments": _judgments(hypotheses, robustness),
         "has_hdi": any(not _nan(_float(row.get("hdi_low"))) for row in hypotheses),
         "has_robust": robustness is not None,
         "prior_split": _prior_split(robustness, labels),
         "moved": _moved(spec, summary, robustness, labels),
+        "leans_on": _leans_on(spec, robustness),
         "flips": _flips(robustness, labels),
         "disagreement": _disagreement(summary),
         "dependence": _dependence(spec),
-        "forecasts": _forecasts(spec, summary, scores, backtest),
+        "forecasts": _forecasts(spec, summary, scores, backtest, today),
         "watch": _watch(indicators),
         "caveats": _caveats(spec, summary),
         "annex": _annex(spec, claims, sources),
@@ -272,6 +280,26 @@ def _nan(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
+def _prior_decides(robustness: dict[str, Any] | None) -> str | None:
+    """One sentence for the bottom line when the prior, not the evidence, orders the top two."""
+    if robustness is None:
+        return None
+    split = robustness["prior"]
+    prior, evidence = math.exp(split["log_prior_odds"]), math.exp(split["log_bayes_factor"])
+    lead, second = split["leader"], split["runner_up"]
+    if split["verdict"] == "the prior decides the leader" or _evidence_even(prior, evidence):
+        return (
+            f"The evidence hardly separates {lead} from {second} (factor {evidence:.2f}); "
+            f"the prior ({prior:.2f} to 1) puts {lead} first."
+        )
+    return None
+
+
+def _evidence_even(prior: float, evidence: float) -> bool:
+    """Whether the evidence's factor is too close to 1 to order what the prior ordered."""
+    return evidence < 1 <= prior or abs(math.log(evidence)) < abs(math.log(prior)) / 4
+
+
 def _prior_split(robustness: dict[str, Any] | None, labels: dict[str, str]) -> str | None:
     """Leader against runner-up: prior odds times the evidence's factor gives the odds."""
     if robustness is None:
@@ -286,7 +314,7 @@ def _prior_split(robustness: dict[str, Any] | None, labels: dict[str, str]) -> s
     )
     if split["verdict"] == "the prior decides the leader":
         return sentence + " The prior, not the evidence, decides which of them leads."
-    if evidence < 1 <= prior or (abs(math.log(evidence)) < abs(math.log(prior)) / 4):
+    if _evidence_even(prior, evidence):
         return sentence + (f" The evidence hardly separates them; the prior gives {lead} its lead.")
     return sentence
 
@@ -328,6 +356,28 @@ def _moved(
     return out
 
 
+def _leans_on(spec: Spec, robustness: dict[str, Any] | None) -> list[str]:
+    """The sources and documents whose removal moves P(leader) most, with how far."""
+    if robustness is None:
+        return []
+    lead = robustness["leader"]
+    base = robustness["posterior"][lead]
+    removals = [c for c in robustness["changes"] if c["kind"] in ("source", "document")]
+    removals.sort(key=lambda c: -abs(c["posterior"][lead] - base))
+    out = []
+    for change in removals[:TOP_SOURCES]:
+        if change["kind"] == "source":
+            source = spec.sources[change["id"]].source
+            what = f"{source.name} (grade {source.grade}), every report"
+        else:
+            document = spec.documents[change["id"]].document
+            what = f"the document {document.title} ({change['id']}) and its copies"
+        after = change["posterior"][lead]
+        lead_after = "" if change["leader"] == lead else f"; {change['leader']} leads"
+        out.append(f"without {what}: {lead} {percent(base)} → {percent(after)}{lead_after}")
+    return out
+
+
 def _quotes(spec: Spec, claim: ClaimRecord, *, counted_only: bool) -> list[dict[str, Any]]:
     out = []
     for attestation in claim.attestations:
@@ -366,8 +416,7 @@ def _flips(robustness: dict[str, Any] | None, labels: dict[str, str]) -> dict[st
         {
             "change": flip["label"],
             "leader": flip["leader"],
-            "p": percent(flip["posterior"][flip["leader"]]),
-            "leader_after": percent(flip["posterior"][lead]),
+            **_pair(flip["posterior"][flip["leader"]], flip["posterior"][lead]),
         }
         for flip in robustness["flips"]
         if flip["leader"] != lead
@@ -380,13 +429,25 @@ def _flips(robustness: dict[str, Any] | None, labels: dict[str, str]) -> dict[st
     }
 
 
+def _pair(new: float, old: float) -> dict[str, str]:
+    """Two probabilities as "p" and "leader_after", with a decimal when they round alike."""
+    first, second = percent(new), percent(old)
+    if first == second and new != old:
+        first, second = f"{100 * new:.1f} %", f"{100 * old:.1f} %"
+    return {"p": first, "leader_after": second}
+
+
 def _disagreement(summary: dict[str, Any]) -> dict[str, Any] | None:
     """Agreement between the analysts, and the items they judge most differently."""
     judges = summary.get("judges")
     if not judges:
         return None
     alpha = judges["alpha"]["judgments"]
-    items = sorted(judges["items"], key=lambda item: -item["lbf_spread"])[:TOP_DISAGREEMENTS]
+
+    def swing(item: dict[str, Any]) -> float:
+        return item["pooled_leader"]["high"] - item["pooled_leader"]["low"]
+
+    items = sorted(judges["items"], key=lambda item: -swing(item))[:TOP_DISAGREEMENTS]
     leader = judges["leader"]
     return {
         "analysts": [a["id"] for a in judges["analysts"]],
@@ -446,7 +507,11 @@ def _name(spec: Spec, source: str) -> str:
 
 
 def _forecasts(
-    spec: Spec, summary: dict[str, Any], scores: ScoreReport, backtest: ScoreReport
+    spec: Spec,
+    summary: dict[str, Any],
+    scores: ScoreReport,
+    backtest: ScoreReport,
+    today: dt.date,
 ) -> dict[str, Any] | None:
     """Open questions with P(yes) and intervals; resolved ones with outcome and score.
 
@@ -475,6 +540,7 @@ def _forecasts(
             ),
         }  # fmt: skip
         if row["resolution"] is None:
+            entry["overdue"] = row["resolve_by"] < today.isoformat()
             open_.append(entry)
             continue
         result = scored.get(row["question"])
@@ -538,6 +604,9 @@ def _watch(indicators: IndicatorsReport | None) -> dict[str, Any] | None:
         ],
         "more": max(0, len(indicators.items) - TOP_INDICATORS),
         "entropy": f"{indicators.entropy():.2f}",
+        "best_share": percent(float(table["bits"].iloc[0]) / indicators.entropy())
+        if indicators.entropy() > 0
+        else None,
     }
 
 
@@ -561,10 +630,12 @@ def _caveats(spec: Spec, summary: dict[str, Any]) -> list[str]:
         )
         out.append(
             f"{health}: its {summary['chains']} chains agree (largest r-hat {d['max_rhat']:.3f}; "
-            f"1.01 or less is good), it has {d['min_ess_bulk']:.0f} effective draws (400 or more "
-            f"is good), and {d['divergences']} divergent transitions."
+            f"1.01 or less is good), it has the worth of {d['min_ess_bulk']:.0f} independent "
+            "draws (400 or more is good; it can exceed the draws made when they are "
+            f"anti-correlated), and {d['divergences']} divergent transitions."
             + (
-                f" The exact engine agrees within {agreement['max_abs_difference']:.4f}."
+                " The exact engine agrees with it to within "
+                f"{max(agreement['max_abs_difference'], 1e-4):.4f} in every probability."
                 if agreement
                 else ""
             )
@@ -602,6 +673,7 @@ def _annex(spec: Spec, claims: pd.DataFrame, sources: pd.DataFrame) -> list[dict
                 "witnesses": len(claim.counted_attestations),
                 "diagnosticity": None if row is None else f"{row['diagnosticity']:.2f}",
                 "quotes": _quotes(spec, claim, counted_only=False),
+                "rationale": " ".join(claim.rationale.split()) if claim.rationale else None,
             }
         )
     return out
@@ -613,7 +685,7 @@ def _judgment(point: float, low: float, high: float) -> str:
     return f"{percent(point)} ({_span(low, high)})"
 
 
-def _captions(summary: dict[str, Any], timeline_caption: str) -> dict[str, str]:
+def _captions(summary: dict[str, Any], timeline_caption: str, left_out: int) -> dict[str, str]:
     marks = ["dot, the posterior mean"]
     if any(not _nan(_float(row.get("hdi_low"))) for row in summary["hypotheses"]):
         marks.append("thick bar, its 94 % interval")
@@ -626,12 +698,21 @@ def _captions(summary: dict[str, Any], timeline_caption: str) -> dict[str, str]:
         ),
         "evidence": (
             "The evidence matrix (ACH view): each claim's log Bayes factor for each hypothesis "
-            "at the posterior-mean reliabilities; diagnosticity and counted witnesses at the "
-            "right; claims of one fact grouped under it."
+            "at the posterior-mean reliabilities (+0.4 multiplies the odds by about 1.5); "
+            "diagnosticity and counted witnesses at the right; claims of one fact grouped "
+            "under it."
+            + (
+                f" {left_out} claim{'s' if left_out != 1 else ''} equally likely under every "
+                "hypothesis, which move nothing, are left out (the annex lists them)."
+                if left_out
+                else ""
+            )
         ),
         "reliability": (
             "Source reliabilities: prior against posterior, by name and grade. Sources that "
-            "give only opinions enter with a fixed judgment reliability, marked as fixed."
+            "give only opinions enter with a fixed judgment reliability, marked as fixed; a "
+            "member of an organisation is shown for what it says alone, while its reports "
+            "count through the organisation."
         ),
         "timeline": timeline_caption,
         "questions": (
@@ -665,9 +746,10 @@ def _figures(
         {"label": [h.label for h in spec.hypotheses]}, index=list(spec.hypothesis_ids)
     )
     claim_rows = claims.copy()
-    texts = {c.id: c.text for c in spec.claims} | {f.id: f.text for f in spec.facts}
-    claim_rows["label"] = [texts.get(i, i) for i in claim_rows.index]
     claim_rows["fact"] = claim_rows["fact"].fillna("")
+    claim_rows["label"] = list(claim_rows.index)  # the ids the page and the annex use
+    moves_nothing = (claim_rows["fact"] == "") & (claim_rows["diagnosticity"] < NOTHING)
+    claim_rows = claim_rows[~moves_nothing]
     source_rows = sources.copy()
     source_rows["name"] = [spec.sources[s].source.name for s in source_rows.index]
     drawn = {
@@ -695,6 +777,8 @@ def timeline_caption(kind: str, as_of: str) -> str:
             f"(evidence as of {as_of})."
         )
     return (
-        "P(H) as the claims are added in date order, undated claims first (exact engine, "
-        f"pooled over the analysts): no update has been recorded yet. Evidence as of {as_of}."
+        "P(H) from the prior (pooled over the analysts' own priors) as the claims are added "
+        "in the order of the events they describe, undated claims first, by the exact engine; "
+        "the steps are not evenly spaced in time. No update is recorded yet. Evidence dated up "
+        f"to {as_of}."
     )

@@ -364,9 +364,10 @@ def evidence_matrix_figure(claims: pd.DataFrame, hypotheses: pd.DataFrame) -> Fi
         )
         bar.ax.tick_params(labelsize=SMALL)
         note = (
-            "Facts (bold), each followed by its claims (↳, each showing its share of the "
-            "fact's factor), then claims; by diagnosticity (the spread of a row's factors). "
-            "witnesses: counted witnesses."
+            "Facts (bold), each followed by its claims (↳, each showing what it adds to the "
+            "fact's factor: the fact's factor minus the factor without it), then claims; by "
+            "diagnosticity (max minus min over hypotheses of log P(claim | h)). witnesses: "
+            "counted witnesses. A blank cell is under ±0.005."
         )
         if hidden:
             note += f" {hidden} less diagnostic rows not shown."
@@ -554,7 +555,7 @@ def timeline_figure(steps: pd.DataFrame, hypotheses: pd.DataFrame, *, caption: s
             note += f" Thin grey lines: the other {len(ids) - len(ends)} hypotheses."
         ax.set_xlabel("")
         _caption(ax, note)
-        fig.suptitle("P(hypothesis) as the evidence came in")
+        fig.suptitle("P(hypothesis) step by step")
     return fig
 
 
@@ -580,8 +581,9 @@ def questions_figure(questions: pd.DataFrame) -> Figure:
         _shade_bands(ax)
         seen: set[str] = set()
 
-        def once(label: str) -> str:
-            if label in seen:
+        def once(label: str, low: float = 0.0, high: float = 1.0) -> str:
+            # A band of no width is not drawn to be seen: it gets no legend entry.
+            if label in seen or not high > low:
                 return "_nolegend_"
             seen.add(label)
             return label
@@ -589,14 +591,16 @@ def questions_figure(questions: pd.DataFrame) -> Figure:
         labels = []
         for yi, (qid, row) in zip(y, shown.iterrows(), strict=True):
             ax.hlines(yi, row["judgment_low"], row["judgment_high"], color="#c7e9c0", lw=10,
-                      zorder=2, label=once("from the question's own judgment ranges"))  # fmt: skip
+                      zorder=2, label=once("band from the question's own judgment ranges",
+                                          row["judgment_low"], row["judgment_high"]))  # fmt: skip
             if np.isfinite(row["spread_low"]):
                 ax.hlines(yi, row["spread_low"], row["spread_high"], color=HDI_COLOUR, lw=5,
-                          zorder=3, label=once(SPREAD_LABEL))  # fmt: skip
+                          zorder=3, label=once(SPREAD_LABEL, row["spread_low"],
+                                               row["spread_high"]))  # fmt: skip
             if np.isfinite(row["evidence_low"]):
                 ax.hlines(
                     yi, row["evidence_low"], row["evidence_high"], color="k", lw=1, zorder=4,
-                    label=once("with the evidence's judgments at the ends of their bands"),
+                    label=once("band from the evidence's judgment ranges"),
                 )  # fmt: skip
             ax.plot(row["p_yes"], yi, "o", color=MEAN_COLOUR, mec="white", mew=0.8, ms=7,
                     zorder=5, label=once("P(yes)"))  # fmt: skip

@@ -1737,6 +1737,7 @@ def _claim_records(
                 if_true_range=resolved.fact_ranges[cid][0] if fact is not None else None,
                 if_false_range=resolved.fact_ranges[cid][1] if fact is not None else None,
                 theta_ties=ties,
+                rationale=claim.rationale,
             )
         )
     return records

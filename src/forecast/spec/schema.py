@@ -522,6 +522,8 @@ class ClaimRecord:
     #: ``otherwise`` or one word: such cells are one judgment and move together in a
     #: sensitivity analysis (empty: every cell is its own).
     theta_ties: tuple[int, ...] = ()
+    #: Why the analyst judged it so, as written (None when not written).
+    rationale: str | None = None
 
     @property
     def counted_attestations(self) -> tuple[AttestationRecord, ...]:
