@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from forecast.report.words import percent
+from forecast.report.words import percent, percent_range
 from forecast.spec.schema import ClaimRecord, Spec
 
 if TYPE_CHECKING:
@@ -182,14 +182,7 @@ def _range(pair: dict[str, float] | None) -> str | None:
     """A [low, high] pair as "19–39 %", its ends distinct when they round alike."""
     if pair is None:
         return None
-    return _span(pair["low"], pair["high"])
-
-
-def _span(low: float, high: float) -> str:
-    left, right = percent(low), percent(high)
-    if left == right and low != high:
-        left, right = f"{100 * low:.1f} %", f"{100 * high:.1f} %"
-    return f"{left.removesuffix(' %')}–{right}"
+    return percent_range(pair["low"], pair["high"])
 
 
 def _bluf(
@@ -252,7 +245,7 @@ def _judgments(
         uniform = row["uniform_prior_mean"]
         hdi = None
         if row.get("hdi_low") is not None and not _nan(row["hdi_low"]):
-            hdi = _span(row["hdi_low"], row["hdi_high"])
+            hdi = percent_range(row["hdi_low"], row["hdi_high"])
         note = None
         if row["uniform_prior_word"] != row["word"]:
             note = f"the prior decides its word (uniform prior: {row['uniform_prior_word']})"
@@ -458,7 +451,7 @@ def _disagreement(summary: dict[str, Any]) -> dict[str, Any] | None:
                 "id": item["id"],
                 "kind": item["kind"],
                 "spread": f"{item['lbf_spread']:.2f}",
-                "range": _span(item["pooled_leader"]["low"], item["pooled_leader"]["high"]),
+                "range": percent_range(item["pooled_leader"]["low"], item["pooled_leader"]["high"]),
                 "low_by": item["pooled_leader_by"]["low"],
                 "high_by": item["pooled_leader_by"]["high"],
             }
@@ -532,10 +525,10 @@ def _forecasts(
             "retrospective": bool(row["retrospective"]),
             "p": percent(row["p_yes"]),
             "word": row["word"],
-            "spread": None if row["spread_low"] is None else _span(
+            "spread": None if row["spread_low"] is None else percent_range(
                 row["spread_low"], row["spread_high"]
             ),
-            "evidence_band": None if row["evidence_low"] is None else _span(
+            "evidence_band": None if row["evidence_low"] is None else percent_range(
                 row["evidence_low"], row["evidence_high"]
             ),
         }  # fmt: skip
@@ -682,7 +675,7 @@ def _annex(spec: Spec, claims: pd.DataFrame, sources: pd.DataFrame) -> list[dict
 def _judgment(point: float, low: float, high: float) -> str:
     if low == high:
         return percent(point)
-    return f"{percent(point)} ({_span(low, high)})"
+    return f"{percent(point)} ({percent_range(low, high)})"
 
 
 def _captions(summary: dict[str, Any], timeline_caption: str, left_out: int) -> dict[str, str]:

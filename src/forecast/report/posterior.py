@@ -28,7 +28,7 @@ from forecast.constants import (
 from forecast.model.likelihood import claim_log_likelihood
 from forecast.model.sample import FitResult
 from forecast.report.base import Report
-from forecast.report.words import analyst_rows, icd203_word, percent
+from forecast.report.words import analyst_rows, icd203_word, percent, percent_range
 from forecast.spec.layout import display_path
 
 
@@ -329,11 +329,7 @@ class FitReport(Report):
         )
         lines += [header, "-" * len(header)]
         for hid, row in table.iterrows():
-            hdi = (
-                "—"
-                if np.isnan(row.hdi_low)
-                else f"{percent(row.hdi_low)}–{percent(row.hdi_high)}".replace(" %", "") + " %"
-            )
+            hdi = "—" if np.isnan(row.hdi_low) else percent_range(row.hdi_low, row.hdi_high)
             sd = "—" if np.isnan(row.sd) else f"{row.sd:.3f}"
             lines.append(
                 f"{hid:<18} {row.prior:>6.3f} {row['mean']:>7.3f} {sd:>6} {hdi:>15} "

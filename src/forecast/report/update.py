@@ -16,7 +16,7 @@ from forecast.model.likelihood import EvidenceArrays, claim_log_likelihood, log_
 from forecast.model.sample import FitResult
 from forecast.report.base import Report
 from forecast.report.posterior import FitReport
-from forecast.report.words import percent
+from forecast.report.words import percent, percent_range
 
 
 @dataclass(frozen=True)
@@ -183,9 +183,7 @@ class UpdateReport(Report):
         lines += [header, "-" * (len(header) + 20)]
 
         def hdi(low: float, high: float) -> str:
-            if np.isnan(low):
-                return "—"
-            return f"{100 * low:.0f}–{100 * high:.0f} %"
+            return "—" if np.isnan(low) else percent_range(low, high)
 
         for hid, row in self.table().iterrows():
             word = row.after_word

@@ -34,6 +34,14 @@ def percent(probability: float) -> str:
     return f"{value:.0f} %"
 
 
+def percent_range(low: float, high: float) -> str:
+    """A range of probabilities as "19–39 %", with a decimal when its ends round alike."""
+    left, right = percent(low), percent(high)
+    if left == right and low != high:
+        left, right = f"{100 * low:.1f} %", f"{100 * high:.1f} %"
+    return f"{left.removesuffix(' %')}–{right}"
+
+
 def count(n: int, noun: str, plural: str | None = None) -> str:
     """``n`` and the noun, plural unless n is 1: ``1 source``, ``3 hypotheses``."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
