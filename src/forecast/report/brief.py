@@ -124,7 +124,7 @@ def build_briefing(
         backtest=backtest, today=today,
     )  # fmt: skip
     figures = _figures(spec, summary, claims, sources, timeline, timeline_caption)
-    left_out = int(((claims["fact"].isna()) & (claims["diagnosticity"] < NOTHING)).sum())
+    left_out = int(_moves_nothing(claims).sum())
     context["captions"] = _captions(summary, timeline_caption, left_out)
     return Briefing(context, figures)
 
@@ -155,7 +155,7 @@ def briefing_context(
         "bluf": _bluf(summary, hypotheses, robustness, labels)
         | {"prior_decides": _prior_decides(robustness)},
         "judgments": _judgments(hypotheses, robustness),
-        "has_hdi": any(not _nan(_float(row.get("hdi_low"))) for row in hypotheses),
+        "has_hdi": _has_hdi(summary),
         "has_robust": robustness is not None,
         "prior_split": _prior_split(robustness, labels),
         "moved": _moved(spec, summary, robustness, labels),
@@ -263,6 +263,16 @@ def _judgments(
             }
         )
     return rows
+
+
+def _has_hdi(summary: dict[str, Any]) -> bool:
+    """Whether the fit has draws, and so an interval for each hypothesis."""
+    return any(not _nan(_float(row.get("hdi_low"))) for row in summary["hypotheses"])
+
+
+def _moves_nothing(claims: pd.DataFrame) -> pd.Series:
+    """The rows of claims.csv outside any fact that move no hypothesis against another."""
+    return claims["fact"].isna() & (claims["diagnosticity"] < NOTHING)
 
 
 def _float(value: Any) -> float:
@@ -680,7 +690,7 @@ def _judgment(point: float, low: float, high: float) -> str:
 
 def _captions(summary: dict[str, Any], timeline_caption: str, left_out: int) -> dict[str, str]:
     marks = ["dot, the posterior mean"]
-    if any(not _nan(_float(row.get("hdi_low"))) for row in summary["hypotheses"]):
+    if _has_hdi(summary):
         marks.append("thick bar, its 94 % interval")
     if summary.get("robustness"):
         marks.append("thin bar, the robust range")
@@ -741,8 +751,7 @@ def _figures(
     claim_rows = claims.copy()
     claim_rows["fact"] = claim_rows["fact"].fillna("")
     claim_rows["label"] = list(claim_rows.index)  # the ids the page and the annex use
-    moves_nothing = (claim_rows["fact"] == "") & (claim_rows["diagnosticity"] < NOTHING)
-    claim_rows = claim_rows[~moves_nothing]
+    claim_rows = claim_rows[~_moves_nothing(claims)]
     source_rows = sources.copy()
     source_rows["name"] = [spec.sources[s].source.name for s in source_rows.index]
     drawn = {
